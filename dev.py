@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""One entry point for set-up, demo and tests; needs only Python 3.11+ and pip.
+
+    python3 dev.py demo     # create .venv if needed, install erosion, run `erosion demo`
+    python3 dev.py test     # the same environment with test tools; ruff, then pytest
+
+The virtual environment is reused; it is reinstalled when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("EROSION_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def run(*cmd: str | Path) -> None:
+    print("+", " ".join(map(str, cmd)), flush=True)
+    rc = subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    if rc:
+        sys.exit(rc)
+
+
+def ensure_env() -> None:
+    stamp = VENV / ".erosion-installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest and PY.exists():
+        return
+    if not PY.exists():
+        print(f"creating virtual environment {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
+    stamp.write_text(digest)
+
+
+def main(argv: list[str]) -> None:
+    task = argv[0] if argv else "help"
+    if task == "demo":
+        ensure_env()
+        run(BIN / "erosion", "demo", "--output", "demo-output", *argv[1:])
+    elif task == "test":
+        ensure_env()
+        run(BIN / "ruff", "check", "erosion", "tests", "benchmarks", "dev.py")
+        run(PY, "-m", "pytest", "-q", *argv[1:])
+    elif task == "bench":
+        ensure_env()
+        for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+            run(PY, script)
+    else:
+        print(__doc__)
+        sys.exit(0 if task == "help" else 2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
