@@ -1,0 +1,1 @@
+"""numba kernels: plain-array functions, kept apart from their xarray wrappers."""
