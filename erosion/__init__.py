@@ -1,1 +1,50 @@
-"""erosion: soil-erosion modelling on raster grids (CSLE, RUSLE, SL 190-2007 classes)."""
+"""erosion: soil-erosion modelling on raster grids.
+
+The Chinese Soil Loss Equation (CSLE, A = R·K·LS·B·E·T) and RUSLE, their factors, the
+SL 190-2007 intensity classes and tables of eroded area and the soil and water conservation
+rate by administrative unit, on NumPy arrays and (dask-backed) xarray DataArrays.
+
+``erosion.classify`` and ``erosion.aggregate`` are the functions; their modules are
+``erosion.classify`` in ``sys.modules`` only, imported here first so the names stay bound.
+"""
+
+from __future__ import annotations
+
+from . import datasets, errors, factors, vocabulary
+from .aggregate import aggregate
+from .classify import classify
+from .errors import (
+    ConfigError,
+    ErosionError,
+    GridMismatchError,
+    InputError,
+    UnitsError,
+    UnknownCodeError,
+    ValueRangeError,
+)
+from .grid import align, cell_area, check_same_grid
+from .io import open_raster, write_raster
+from .model import csle, rusle
+
+__all__ = [
+    "ConfigError",
+    "ErosionError",
+    "GridMismatchError",
+    "InputError",
+    "UnitsError",
+    "UnknownCodeError",
+    "ValueRangeError",
+    "aggregate",
+    "align",
+    "cell_area",
+    "check_same_grid",
+    "classify",
+    "csle",
+    "datasets",
+    "errors",
+    "factors",
+    "open_raster",
+    "rusle",
+    "vocabulary",
+    "write_raster",
+]

@@ -126,7 +126,8 @@ def check_not_all_nan(values: np.ndarray, arg: str) -> None:
     """Raise if a concrete float array holds no valid value at all."""
     v = np.asarray(values)
     if v.size and v.dtype.kind == "f" and not np.isfinite(v).any():
-        raise InputError(f"{arg} is entirely NaN/nodata ({v.size} cells): check the file, its nodata value and the area it covers")
+        raise InputError(f"{arg} is entirely NaN/nodata ({v.size} cells): "
+                         "check the file, its nodata value and the area it covers")
 
 
 def finalize(out: xr.DataArray, variable: str, template: xr.DataArray | None, history: str,

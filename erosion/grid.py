@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor used throughout)
 import xarray as xr
 
 from .errors import GridMismatchError, InputError
 
-__all__ = ["Grid", "grid_of", "check_same_grid", "is_geographic", "cell_sizes", "cell_area", "align"]
+__all__ = ["Grid", "align", "cell_area", "cell_sizes", "check_same_grid", "grid_of", "is_geographic"]
 
 _WGS84 = (6378137.0, 1.0 / 298.257223563)
 
@@ -41,7 +42,8 @@ class Grid:
 
 def _require_2d(da: xr.DataArray, what: str = "raster") -> None:
     if not isinstance(da, xr.DataArray) or da.ndim != 2:
-        raise InputError(f"{what} must be a 2-D xarray.DataArray (y, x); got {type(da).__name__} with ndim={getattr(da, 'ndim', '?')}")
+        raise InputError(f"{what} must be a 2-D xarray.DataArray (y, x); "
+                         f"got {type(da).__name__} with ndim={getattr(da, 'ndim', '?')}")
 
 
 def grid_of(da: xr.DataArray) -> Grid:
@@ -110,7 +112,8 @@ def _row_latitudes(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, float]:
     edge_a = t[5] + rows * t[4]
     edge_b = edge_a + t[4]
     if np.nanmax(np.abs(np.r_[edge_a, edge_b])) > 90.0 + 1e-9:
-        raise InputError(f"geographic raster has latitudes beyond ±90° (rows span {edge_a[0]:g} to {edge_b[-1]:g}); check its transform")
+        raise InputError(f"geographic raster has latitudes beyond ±90° (rows span {edge_a[0]:g} to {edge_b[-1]:g}); "
+                         "check its transform")
     return np.maximum(edge_a, edge_b), np.minimum(edge_a, edge_b), abs(t[0])
 
 
@@ -209,6 +212,7 @@ def align(reference: xr.DataArray, *others: xr.DataArray, resampling: str = "bil
         attrs = dict(da.attrs)
         r = da.rio.reproject_match(reference, resampling=method)
         r.attrs = attrs
-        r.attrs["history"] = (attrs.get("history", "") + f"\nerosion.align: reprojected onto the reference grid ({resampling})").strip()
+        step = f"erosion.align: reprojected onto the reference grid ({resampling})"
+        r.attrs["history"] = (attrs.get("history", "") + "\n" + step).strip()
         out.append(r)
     return out

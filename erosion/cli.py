@@ -1,0 +1,57 @@
+"""The ``erosion`` command. Only the CLI prints; the library never does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import ErosionError
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    s = run_demo(args.output)
+    print("erosion demo: CSLE on the real Jacksboro DEM (Tennessee, 3 arc-second, 344 x 403 cells)")
+    print("Illustrative factor values (not a soil-loss estimate for Tennessee):")
+    for key, value in s["illustrative"].items():
+        print(f"  {key:<30} {value}")
+    print(f"LS range                         {s['ls_range'][0]:.3f} - {s['ls_range'][1]:.2f}")
+    print(f"mean soil loss A                 {s['mean_soil_loss_t_hm2_a']:.2f} t hm-2 a-1")
+    print(f"land area                        {s['land_km2']:.2f} km2")
+    print(f"eroded (light and above)         {s['eroded_km2']:.2f} km2")
+    print(f"soil and water conservation rate {s['conservation_rate_pct']:.2f} %")
+    print("\nArea by intensity class and unit (km2):")
+    print(s["table"].round(2).to_string())
+    print(f"\nOutputs in {args.output}/:")
+    for path in s["files"].values():
+        print(f"  {path}")
+    print(f"done in {s['seconds']:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="erosion", description="Soil-erosion modelling on raster grids (CSLE, RUSLE).")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="run CSLE end to end on the embedded Jacksboro DEM")
+    demo.add_argument("--output", default="demo-output", help="output folder (default: demo-output)")
+    demo.set_defaults(func=_demo)
+    args = parser.parse_args(argv)
+    if args.version:
+        from ._array import _version
+
+        print(f"erosion {_version()}")
+        return 0
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except ErosionError as exc:
+        print(f"erosion: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
