@@ -94,6 +94,8 @@ def prepare(x: ArrayLike, variable: str, *, validation: Validation = "raise", ar
     if callable(conv):
         out = xr.apply_ufunc(conv, x, dask="parallelized", output_dtypes=[np.float64], keep_attrs=False)
         out = out.astype(x.dtype if x.dtype.kind == "f" else np.float64)
+        if "spatial_ref" in x.coords:  # apply_ufunc drops the attrs (the CRS) of scalar coordinates
+            out = out.assign_coords(spatial_ref=x.coords["spatial_ref"])
     else:
         out = x * conv
     out.attrs = attrs

@@ -16,6 +16,10 @@ class InputError(ErosionError, ValueError):
     """An input is unusable: wrong type, shape, missing file, all-NaN data, and so on."""
 
 
+class MissingFileError(InputError, FileNotFoundError):
+    """An input file does not exist or cannot be opened."""
+
+
 class GridMismatchError(InputError):
     """Rasters that must share a grid (CRS, transform, shape) do not."""
 
