@@ -183,7 +183,12 @@ def _areas(cell_area, ref: xr.DataArray | None, shape: tuple[int, int]):
 def _units_nodata(units, nodata):
     if nodata is not None or not isinstance(units, xr.DataArray):
         return nodata
-    for value in (units.rio.nodata, units.attrs.get("_FillValue"), units.encoding.get("_FillValue")):
+    candidates = [units.attrs.get("_FillValue"), units.encoding.get("_FillValue")]
+    try:
+        candidates.insert(0, units.rio.nodata)
+    except ValueError:  # a NaN fill value inherited by an integer raster: no sentinel
+        pass
+    for value in candidates:
         if value is not None and not (isinstance(value, float) and np.isnan(value)):
             return value
     return None

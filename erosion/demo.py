@@ -39,9 +39,9 @@ def _blocks(template: xr.DataArray, n: int = 3) -> xr.DataArray:
     rows = np.minimum(np.arange(ny) * n // ny, n - 1)
     cols = np.minimum(np.arange(nx) * n // nx, n - 1)
     ids = (rows[:, None] * n + cols[None, :] + 1).astype(np.int32)
-    units = template.copy(data=ids).rename("unit_id")
-    units.attrs = {"units": "1", "long_name": "demo unit (block) identifier"}
-    return units
+    units = xr.DataArray(ids, coords=template.coords, dims=template.dims, name="unit_id",
+                         attrs={"units": "1", "long_name": "demo unit (block) identifier"})
+    return units.rio.write_nodata(-1)
 
 
 def run_demo(output: str | Path = "demo-output") -> dict:
@@ -56,7 +56,7 @@ def run_demo(output: str | Path = "demo-output") -> dict:
     dem = datasets.load("jacksboro")
     theta = slope(dem)
     ls = ls_factor(dem)
-    cropland = (theta < 8.0).where(theta.notnull())
+    cropland = (theta < 8.0).where(theta.notnull()).assign_attrs(units="1", long_name="cropland (illustrative)")
     R = xr.full_like(dem, ILLUSTRATIVE["R (MJ mm hm-2 h-1 a-1)"]).assign_attrs(units="MJ mm hm-2 h-1 a-1")
     K = xr.full_like(dem, ILLUSTRATIVE["K (t hm2 h hm-2 MJ-1 mm-1)"]).assign_attrs(units="t hm2 h hm-2 MJ-1 mm-1")
     A = csle(R, K, ls, B=0.1, E=1.0, T=0.431, cropland=cropland)
@@ -105,7 +105,7 @@ def _plot(classes: xr.DataArray, path: Path) -> Path:
     from .classify import class_names
 
     colours = ["#ffffff", "#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#a50026"]
-    names = ["no data", *class_names("water")]
+    names = class_names("water")  # code 0 is "no data"
     cmap, norm = ListedColormap(colours), BoundaryNorm(np.arange(-0.5, 7.5), 7)
     fig, ax = plt.subplots(figsize=(8, 6.5), dpi=110)
     left, bottom, right, top = classes.rio.bounds()

@@ -170,7 +170,9 @@ def _int_nodata(da: xr.DataArray, nodata: float | None) -> int | None:
         return None
     if not _fits(nodata, da.dtype):
         raise InputError(f"nodata={nodata!r} cannot be stored in a {da.dtype} raster; pass a value of its range")
-    if nodata in flags:
+    meanings = str(da.attrs.get("flag_meanings", "")).split()
+    meaning = meanings[flags.index(nodata)] if nodata in flags and len(meanings) == len(flags) else None
+    if nodata in flags and meaning not in ("no_data", "nodata", "missing", "fill_value"):
         raise InputError(
             f"nodata={nodata!r} is also a valid class in flag_values {flags}; pass write_raster(..., nodata=...) "
             "with a value that is not a class"

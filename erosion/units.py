@@ -16,7 +16,7 @@ import numpy as np
 from . import vocabulary
 from .errors import UnitsError
 
-__all__ = ["normalise", "conversion", "same_units"]
+__all__ = ["conversion", "normalise", "same_units"]
 
 _SUPERSCRIPTS = str.maketrans({"⁻": "-", "¹": "1", "²": "2", "³": "3", "·": " ", "*": " "})
 _SYNONYMS = {"yr": "a", "year": "a", "y": "a", "deg": "degree", "degrees": "degree", "°": "degree",

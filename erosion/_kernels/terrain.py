@@ -1,0 +1,357 @@
+"""numba kernels for terrain: Horn slope, priority-flood+ε, D8, accumulation, slope length.
+
+Plain-array functions only (no xarray, no dask); the wrappers live in
+``erosion/factors/terrain/``. Rows grow southward (row 0 is the northern edge). Cell sizes are
+given per cell as 2-D arrays (``dx[i, j]``, ``dy[i, j]``, metres; broadcast views are fine) so
+that geographic grids, whose cell width changes with the row, need no special case.
+
+D8 codes follow ESRI: 1 E, 2 SE, 4 S, 8 SW, 16 W, 32 NW, 64 N, 128 NE; 0 = no outflow;
+255 = nodata. Neighbours are always visited in that order, which fixes tie-breaking.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+NODATA_DIR = 255
+D8_CODES = np.array([1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8)
+_DI = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
+_DJ = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
+_CODE_INDEX = np.full(256, -1, dtype=np.int64)
+for _k, _c in enumerate(D8_CODES):
+    _CODE_INDEX[_c] = _k
+
+
+@njit(cache=True, nogil=True)
+def _value_or(z, i, j, default):
+    """z[i, j] if inside the grid and finite, else ``default`` (missing neighbours → centre)."""
+    if i < 0 or j < 0 or i >= z.shape[0] or j >= z.shape[1]:
+        return default
+    v = z[i, j]
+    return v if math.isfinite(v) else default
+
+
+@njit(cache=True, nogil=True)
+def horn_slope(z, dx, dy):
+    """Slope angle (degrees, float32) by Horn (1981); missing neighbours take the centre value."""
+    ny, nx = z.shape
+    out = np.empty((ny, nx), dtype=np.float32)
+    for i in range(ny):
+        for j in range(nx):
+            c = z[i, j]
+            if not math.isfinite(c):
+                out[i, j] = np.nan
+                continue
+            a = _value_or(z, i - 1, j - 1, c)
+            b = _value_or(z, i - 1, j, c)
+            cc = _value_or(z, i - 1, j + 1, c)
+            d = _value_or(z, i, j - 1, c)
+            f = _value_or(z, i, j + 1, c)
+            g = _value_or(z, i + 1, j - 1, c)
+            h = _value_or(z, i + 1, j, c)
+            k = _value_or(z, i + 1, j + 1, c)
+            dzdx = ((cc + 2.0 * f + k) - (a + 2.0 * d + g)) / (8.0 * dx[i, j])
+            dzdy = ((g + 2.0 * h + k) - (a + 2.0 * b + cc)) / (8.0 * dy[i, j])
+            out[i, j] = math.degrees(math.atan(math.sqrt(dzdx * dzdx + dzdy * dzdy)))
+    return out
+
+
+# --- a binary min-heap on (elevation, flat index), lexicographic: deterministic ties ---------
+
+@njit(cache=True, nogil=True)
+def _less(hz, hi, a, b):
+    return hz[a] < hz[b] or (hz[a] == hz[b] and hi[a] < hi[b])
+
+
+@njit(cache=True, nogil=True)
+def _swap(hz, hi, a, b):
+    hz[a], hz[b] = hz[b], hz[a]
+    hi[a], hi[b] = hi[b], hi[a]
+
+
+@njit(cache=True, nogil=True)
+def _push(hz, hi, size, zval, idx):
+    hz[size] = zval
+    hi[size] = idx
+    pos = size
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if _less(hz, hi, pos, parent):
+            _swap(hz, hi, pos, parent)
+            pos = parent
+        else:
+            break
+    return size + 1
+
+
+@njit(cache=True, nogil=True)
+def _pop(hz, hi, size):
+    size -= 1
+    hz[0] = hz[size]
+    hi[0] = hi[size]
+    pos = 0
+    while True:
+        left = 2 * pos + 1
+        if left >= size:
+            break
+        child = left
+        if left + 1 < size and _less(hz, hi, left + 1, left):
+            child = left + 1
+        if _less(hz, hi, child, pos):
+            _swap(hz, hi, child, pos)
+            pos = child
+        else:
+            break
+    return size
+
+
+@njit(cache=True, nogil=True)
+def priority_flood_epsilon(z):
+    """Fill depressions and flats so that every valid cell drains (Barnes et al. 2014, Alg. 3).
+
+    Seeds are the valid cells on the grid edge or next to a NaN cell (NaN = nodata, an outlet).
+    Cells leave a single priority queue in (elevation, index) order; a neighbour ``n`` reached
+    from ``c`` becomes ``max(z[n], nextafter(z[c], +inf))``, so every non-seed cell ends strictly
+    above the cell it was reached from. float64 in, float64 out.
+    """
+    ny, nx = z.shape
+    n = ny * nx
+    out = z.copy()
+    closed = np.zeros(n, dtype=np.bool_)
+    hz = np.empty(n, dtype=np.float64)
+    hi = np.empty(n, dtype=np.int64)
+    size = 0
+    for i in range(ny):
+        for j in range(nx):
+            idx = i * nx + j
+            if not math.isfinite(out[i, j]):
+                closed[idx] = True
+                continue
+            seed = i == 0 or j == 0 or i == ny - 1 or j == nx - 1
+            if not seed:
+                for k in range(8):
+                    if not math.isfinite(out[i + _DI[k], j + _DJ[k]]):
+                        seed = True
+                        break
+            if seed:
+                closed[idx] = True
+                size = _push(hz, hi, size, out[i, j], idx)
+    while size > 0:
+        zc = hz[0]
+        c = hi[0]
+        size = _pop(hz, hi, size)
+        ci = c // nx
+        cj = c - ci * nx
+        raised = np.nextafter(zc, np.inf)
+        for k in range(8):
+            ni = ci + _DI[k]
+            nj = cj + _DJ[k]
+            if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
+                continue
+            nb = ni * nx + nj
+            if closed[nb]:
+                continue
+            closed[nb] = True
+            if out[ni, nj] < raised:
+                out[ni, nj] = raised
+            size = _push(hz, hi, size, out[ni, nj], nb)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _step(k, dx, dy):
+    """Horizontal distance of a D8 step in direction index k."""
+    if _DI[k] == 0:
+        return dx
+    if _DJ[k] == 0:
+        return dy
+    return math.sqrt(dx * dx + dy * dy)
+
+
+@njit(cache=True, nogil=True)
+def d8_direction(z, dx, dy):
+    """D8 steepest descent (uint8 ESRI codes); drop / true distance, first maximum wins."""
+    ny, nx = z.shape
+    out = np.empty((ny, nx), dtype=np.uint8)
+    for i in range(ny):
+        for j in range(nx):
+            zc = z[i, j]
+            if not math.isfinite(zc):
+                out[i, j] = NODATA_DIR
+                continue
+            best = 0.0
+            code = 0
+            for k in range(8):
+                ni = i + _DI[k]
+                nj = j + _DJ[k]
+                if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
+                    continue
+                zn = z[ni, nj]
+                if not math.isfinite(zn):
+                    continue
+                drop = (zc - zn) / _step(k, dx[i, j], dy[i, j])
+                if drop > best:
+                    best = drop
+                    code = D8_CODES[k]
+            out[i, j] = code
+    return out
+
+
+@njit(cache=True, nogil=True)
+def invalid_codes(fdir):
+    """Number of cells whose code is neither a D8 code, 0 nor 255."""
+    bad = 0
+    for i in range(fdir.shape[0]):
+        for j in range(fdir.shape[1]):
+            v = fdir[i, j]
+            if v != 0 and v != NODATA_DIR and _CODE_INDEX[v] < 0:
+                bad += 1
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _receivers(fdir, dx, dy):
+    """Flat index of each cell's receiver (-1: none), in-degrees and D8 step lengths.
+
+    A cell without a receiver (code 0, or pointing off the grid or into nodata) gets the step
+    length (dx + dy) / 2.
+    """
+    ny, nx = fdir.shape
+    n = ny * nx
+    down = np.full(n, -1, dtype=np.int64)
+    indeg = np.zeros(n, dtype=np.int64)
+    step = np.empty(n, dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            c = i * nx + j
+            step[c] = 0.5 * (dx[i, j] + dy[i, j])
+            code = fdir[i, j]
+            if code == NODATA_DIR:
+                continue
+            k = _CODE_INDEX[code]
+            if k < 0:
+                continue
+            ni = i + _DI[k]
+            nj = j + _DJ[k]
+            if ni < 0 or nj < 0 or ni >= ny or nj >= nx or fdir[ni, nj] == NODATA_DIR:
+                continue
+            down[c] = ni * nx + nj
+            indeg[ni * nx + nj] += 1
+            step[c] = _step(k, dx[i, j], dy[i, j])
+    return down, indeg, step
+
+
+@njit(cache=True, nogil=True)
+def _sources(fdir, indeg):
+    """Queue (array + count) of the valid cells without inflow, and the number of valid cells."""
+    ny, nx = fdir.shape
+    queue = np.empty(ny * nx, dtype=np.int64)
+    tail = 0
+    valid = 0
+    for i in range(ny):
+        for j in range(nx):
+            c = i * nx + j
+            if fdir[i, j] != NODATA_DIR:
+                valid += 1
+                if indeg[c] == 0:
+                    queue[tail] = c
+                    tail += 1
+    return queue, tail, valid
+
+
+@njit(cache=True, nogil=True)
+def flow_accumulation(fdir, area):
+    """Upslope area including the cell (float64); Kahn topological order, O(n).
+
+    Returns ``(acc, complete)``; ``complete`` is False when the directions contain a loop.
+    """
+    ny, nx = fdir.shape
+    down, indeg, _ = _receivers(fdir, area, area)
+    acc = np.empty(ny * nx, dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            acc[i * nx + j] = np.nan if fdir[i, j] == NODATA_DIR else area[i, j]
+    queue, tail, valid = _sources(fdir, indeg)
+    head = 0
+    while head < tail:
+        u = queue[head]
+        head += 1
+        d = down[u]
+        if d >= 0:
+            acc[d] += acc[u]
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                queue[tail] = d
+                tail += 1
+    return acc.reshape((ny, nx)), head == valid
+
+
+@njit(cache=True, nogil=True)
+def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
+                 cutoff_gentle, cutoff_steep, cutoff_break, min_slope):
+    """Cumulative slope length (m, float64) with the Hickey / Van Remortel cutoff rules.
+
+    Per cell: step = D8 distance to its receiver; angle = downslope angle to the receiver
+    (or ``slope_in`` when ``use_slope_in``), at least ``min_slope`` degrees; a cell without a
+    receiver takes the steepest angle of the cells draining into it. Cells without inflow
+    start at step/2; cells with inflow start at one cell length ((dx + dy)/2, the AML's
+    restart value) and take the maximum of ``lambda[u] + step[u]`` over the upslope cells u
+    whose angle they keep: angle[c] >= angle[u] * F, F = cutoff_gentle if angle[c] <
+    cutoff_break else cutoff_steep. Lengths are capped at ``max_length`` (inf = no cap).
+    Returns ``(lambda, complete)``.
+    """
+    ny, nx = fdir.shape
+    n = ny * nx
+    down, indeg, step = _receivers(fdir, dx, dy)
+    zf = np.empty(n, dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            zf[i * nx + j] = z[i, j]
+    angle = np.full(n, -1.0, dtype=np.float64)
+    if use_slope_in:
+        for i in range(ny):
+            for j in range(nx):
+                s = slope_in[i, j]
+                angle[i * nx + j] = s if math.isfinite(s) else min_slope
+    else:
+        for c in range(n):
+            d = down[c]
+            if d >= 0:
+                angle[c] = math.degrees(math.atan((zf[c] - zf[d]) / step[c]))
+        for c in range(n):  # receiver-less cells: steepest inflow angle
+            d = down[c]
+            if d >= 0 and down[d] < 0:
+                a = math.degrees(math.atan((zf[c] - zf[d]) / step[c]))
+                if a > angle[d]:
+                    angle[d] = a
+    for c in range(n):
+        if not angle[c] >= min_slope:
+            angle[c] = min_slope
+    lam = np.full(n, np.nan, dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            c = i * nx + j
+            if fdir[i, j] != NODATA_DIR:
+                lam[c] = 0.5 * step[c] if indeg[c] == 0 else 0.5 * (dx[i, j] + dy[i, j])
+    queue, tail, valid = _sources(fdir, indeg)
+    head = 0
+    while head < tail:
+        u = queue[head]
+        head += 1
+        if lam[u] > max_length:
+            lam[u] = max_length
+        d = down[u]
+        if d >= 0:
+            factor = cutoff_gentle if angle[d] < cutoff_break else cutoff_steep
+            if angle[d] >= angle[u] * factor:
+                cand = lam[u] + step[u]
+                if cand > lam[d]:
+                    lam[d] = cand
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                queue[tail] = d
+                tail += 1
+    return lam.reshape((ny, nx)), head == valid

@@ -1,0 +1,127 @@
+"""Shared plumbing of the terrain wrappers: DEM inputs, cell sizes, lazy dispatch, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from ..._array import check_not_all_nan, check_range, finalize, prepare
+from ...errors import InputError
+from ...grid import cell_sizes
+
+REF_HORN = "Horn, B.K.P. (1981) Hill shading and the reflectance map. Proc. IEEE 69(1):14-47"
+REF_BARNES = ("Barnes, R., Lehman, C., Mulla, D. (2014) Priority-flood: an optimal depression-filling and "
+              "watershed-labeling algorithm for digital elevation models. Comput. Geosci. 62:117-127")
+REF_D8 = ("O'Callaghan, J.F., Mark, D.M. (1984) The extraction of drainage networks from digital elevation "
+          "data. Comput. Vision Graph. 28:323-344")
+REF_HICKEY = ("Hickey, R. (2000) Slope angle and slope length solutions for GIS. Cartography 29(1):1-8; "
+              "Van Remortel, R.D., Hamilton, M.E., Hickey, R.J. (2001) Estimating the LS factor for RUSLE "
+              "through iterative slope length processing of digital elevation data. Cartography 30(1):27-35")
+
+
+def is_dask(x) -> bool:
+    data = x.data if isinstance(x, xr.DataArray) else x
+    return type(data).__module__.startswith("dask")
+
+
+def _cellsize(cellsize) -> tuple[float, float]:
+    try:
+        dx, dy = (cellsize, cellsize) if np.ndim(cellsize) == 0 else tuple(cellsize)
+        dx, dy = float(dx), float(dy)
+    except (TypeError, ValueError):
+        raise InputError(f"cellsize must be a number or a pair (dx, dy) in metres, not {cellsize!r}") from None
+    if not (np.isfinite(dx) and np.isfinite(dy) and dx > 0 and dy > 0):
+        raise InputError(f"cellsize must be positive and finite (metres), got dx={dx}, dy={dy}")
+    return dx, dy
+
+
+def dem_input(dem, cellsize, validation, *, arg: str = "dem", variable: str = "dem"):
+    """Check a DEM-like input: returns (data as float64 numpy or dask, dx, dy per row, template).
+
+    DataArrays take their true per-row cell sizes from :func:`erosion.grid.cell_sizes` unless
+    ``cellsize`` overrides them; NumPy arrays need ``cellsize`` (metres).
+    """
+    dem = prepare(dem, variable, validation=validation, arg=arg)
+    if isinstance(dem, xr.DataArray):
+        if dem.ndim != 2:
+            raise InputError(f"{arg} must be a 2-D (y, x) raster, got dims {dem.dims}")
+        if cellsize is None:
+            dx, dy = cell_sizes(dem)
+        else:
+            c = _cellsize(cellsize)
+            dx, dy = np.full(dem.shape[0], c[0]), np.full(dem.shape[0], c[1])
+        data = dem.data.astype(np.float64)
+        template = dem
+    else:
+        data = np.asarray(dem, dtype=np.float64)
+        if data.ndim != 2:
+            raise InputError(f"{arg} must be a 2-D array (rows, columns), got shape {data.shape}")
+        if cellsize is None:
+            raise InputError(f"{arg} is a plain array: pass cellsize=<metres> or (dx, dy), or give a DataArray "
+                             "with coordinates and a CRS")
+        c = _cellsize(cellsize)
+        dx, dy = np.full(data.shape[0], c[0]), np.full(data.shape[0], c[1])
+        template = None
+    if not is_dask(data):
+        check_not_all_nan(data, arg)
+        check_range(data, variable, validation, arg)
+    return data, dx, dy, template
+
+
+def grid2d(per_row: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A read-only (ny, nx) view of per-row values."""
+    return np.broadcast_to(np.asarray(per_row, dtype=np.float64)[:, None], shape)
+
+
+def stencil(func: Callable, data, dx, dy, dtype, validation, variable: str = "dem"):
+    """Run a 3×3 kernel ``func(z, dx2d, dy2d)`` on NumPy or dask data (map_overlap, depth 1).
+
+    Outside the grid is NaN (missing), so every chunking gives the same result.
+    """
+    def block(z, bdx, bdy):
+        check_range(z, variable, validation)
+        return func(z, bdx, bdy)
+
+    if not is_dask(data):
+        return block(data, grid2d(dx, data.shape), grid2d(dy, data.shape))
+    import dask.array as da
+
+    rows = (data.chunks[0], (1,))
+    dx2 = da.broadcast_to(da.from_array(np.asarray(dx)[:, None], chunks=rows), data.shape, chunks=data.chunks)
+    dy2 = da.broadcast_to(da.from_array(np.asarray(dy)[:, None], chunks=rows), data.shape, chunks=data.chunks)
+    return da.map_overlap(block, data, dx2, dy2, depth=1, boundary=np.nan, trim=True,
+                          dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
+
+
+def whole_grid(func: Callable, arrays: list, dtype, allow_compute: bool, what: str):
+    """Run an in-memory routing kernel ``func(*arrays)`` on NumPy data, or lazily on dask data.
+
+    Dask inputs are refused unless ``allow_compute``: then the grid is gathered into one block
+    (lazily; memory is the whole grid when it is computed) and the result is rechunked back.
+    """
+    lazy = [a for a in arrays if is_dask(a)]
+    if not lazy:
+        return func(*[np.asarray(a) for a in arrays])
+    if not allow_compute:
+        raise InputError(
+            f"{what}: routing is in-memory in this version and the input is dask-backed (chunked). "
+            "Pass allow_compute=True to gather the whole grid into one block when the result is "
+            "computed, or load it first with .compute() / open it with chunks=None."
+        )
+    import dask.array as da
+
+    chunks = lazy[0].chunks
+    single = [da.asarray(a).rechunk(-1) for a in arrays]
+    out = da.map_blocks(func, *single, dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
+    return out.rechunk(chunks)
+
+
+def wrap(result, template: xr.DataArray | None, variable: str, history: str, references: str,
+         extra_attrs: dict | None = None):
+    """NumPy result for NumPy input; a finalized DataArray on the template's grid otherwise."""
+    if template is None:
+        return result
+    out = xr.DataArray(result, dims=template.dims, coords=template.coords)
+    return finalize(out, variable, template, history, references, extra_attrs)

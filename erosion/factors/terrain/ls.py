@@ -1,0 +1,224 @@
+"""Slope-steepness S, slope-length exponent m, L and the combined LS factor."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..._array import _validation, apply_cellwise, finalize
+from ...errors import InputError, UnknownCodeError
+from .routing import fill_depressions, flow_direction, slope_length
+from .surface import slope as slope_angle
+
+__all__ = ["M_RULES", "RILL_RATIOS", "S_METHODS", "l_factor", "ls_factor", "m_exponent", "s_factor"]
+
+REF_MCCOOL_S = ("McCool, D.K., Brown, L.C., Foster, G.R., Mutchler, C.K., Meyer, L.D. (1987) Revised slope "
+                "steepness factor for the Universal Soil Loss Equation. Trans. ASAE 30(5):1387-1396")
+REF_LIU = ("Liu, B.Y., Nearing, M.A., Risse, L.M. (1994) Slope gradient effects on soil loss for steep slopes. "
+           "Trans. ASAE 37(6):1835-1840")
+REF_MCCOOL_L = ("McCool, D.K., Foster, G.R., Mutchler, C.K., Meyer, L.D. (1989) Revised slope length factor "
+                "for the Universal Soil Loss Equation. Trans. ASAE 32(5):1571-1576; Renard et al. (1997) AH703")
+REF_USLE = "Wischmeier, W.H., Smith, D.D. (1978) Predicting rainfall erosion losses. USDA Agriculture Handbook 537"
+
+_NINE_PERCENT = float(np.degrees(np.arctan(0.09)))       # 5.1428°
+_EIGHTEEN_PERCENT = float(np.degrees(np.arctan(0.18)))   # 10.204°
+
+
+def _f32(x):
+    """float32 arrays (the factor convention); 0-d results stay float64 for scalar callers."""
+    return np.asarray(x, dtype=np.float64 if np.ndim(x) == 0 else np.float32)
+
+
+def _s_csle(theta):
+    s = np.sin(np.radians(theta))
+    return np.where(theta < 5.0, 10.8 * s + 0.03, np.where(theta < 10.0, 16.8 * s - 0.5, 21.91 * s - 0.96))
+
+
+def _s_mccool(theta):
+    s = np.sin(np.radians(theta))
+    return np.where(theta < _NINE_PERCENT, 10.8 * s + 0.03, 16.8 * s - 0.5)
+
+
+def _s_lstool(theta):
+    s = np.sin(np.radians(theta))
+    return np.where(theta < _NINE_PERCENT, 10.8 * s + 0.03,
+                    np.where(theta < _EIGHTEEN_PERCENT, 16.8 * s - 0.5, 21.91 * s - 0.96))
+
+
+def _s_short(theta):
+    return 3.0 * np.sin(np.radians(theta)) ** 0.8 + 0.56
+
+
+def _s_usle(theta):
+    s = np.sin(np.radians(theta))
+    return 65.41 * s * s + 4.56 * s + 0.065
+
+
+#: S equations by name: (function, description, reference).
+S_METHODS = {
+    "csle": (_s_csle, "θ<5°: 10.8 sinθ+0.03; 5°≤θ<10°: 16.8 sinθ−0.5; θ≥10°: 21.91 sinθ−0.96",
+             REF_MCCOOL_S + "; " + REF_LIU),
+    "mccool": (_s_mccool, "slope<9 %: 10.8 sinθ+0.03; ≥9 %: 16.8 sinθ−0.5", REF_MCCOOL_S),
+    "lstool": (_s_lstool, "<9 %: 10.8 sinθ+0.03; 9–18 %: 16.8 sinθ−0.5; ≥18 %: 21.91 sinθ−0.96",
+               REF_MCCOOL_S + "; " + REF_LIU + "; Zhang, H. et al. (2013) Comput. Geosci. 52:177-188"),
+    "short": (_s_short, "3 sinθ^0.8 + 0.56 (slopes shorter than 15 ft / 4.57 m)", REF_MCCOOL_S),
+    "usle": (_s_usle, "65.41 sin²θ + 4.56 sinθ + 0.065", REF_USLE),
+}
+
+RILL_RATIOS = {"low": 0.5, "moderate": 1.0, "high": 2.0}
+
+# Van Remortel et al. (2004) AML, after AH703 Table 4-5 (moderate rill/interrill ratio), degrees.
+_TABLE_BREAKS = np.array([0.1, 0.2, 0.4, 0.85, 1.4, 2.0, 2.6, 3.1, 3.7, 5.2, 6.3, 7.4, 8.6, 10.3, 12.9, 15.7,
+                          20.0, 25.8, 31.5, 37.2])
+_TABLE_M = np.array([0.01, 0.02, 0.04, 0.08, 0.14, 0.18, 0.22, 0.25, 0.28, 0.32, 0.35, 0.37, 0.40, 0.41, 0.44,
+                     0.47, 0.49, 0.52, 0.54, 0.55, 0.56])
+
+
+def _m_rusle(theta, ratio):
+    s = np.sin(np.radians(theta))
+    beta = ratio * (s / 0.0896) / (3.0 * s**0.8 + 0.56)
+    return beta / (1.0 + beta)
+
+
+def _m_usle(theta, ratio):
+    p = 100.0 * np.tan(np.radians(theta))
+    return np.where(p < 1.0, 0.2, np.where(p < 3.5, 0.3, np.where(p < 5.0, 0.4, 0.5)))
+
+
+def _m_csle(theta, ratio):
+    p = 100.0 * np.tan(np.radians(theta))
+    return np.where(p < 1.0, 0.2, np.where(p < 3.0, 0.3, np.where(p < 9.0, 0.4, 0.5)))
+
+
+def _m_table(theta, ratio):
+    idx = np.searchsorted(_TABLE_BREAKS, np.nan_to_num(theta), side="right")
+    return np.where(np.isnan(theta), np.nan, np.where(theta <= 0.1, 0.01, _TABLE_M[idx]))
+
+
+#: m rules by name: (function, description).
+M_RULES = {
+    "rusle": (_m_rusle, "β/(1+β), β = r·(sinθ/0.0896)/(3 sinθ^0.8 + 0.56) (McCool et al. 1989)"),
+    "usle": (_m_usle, "AH537: 0.2 (<1 %), 0.3 (1–3.5 %), 0.4 (3.5–5 %), 0.5 (≥5 %)"),
+    "csle": (_m_csle, "0.2 (<1 %), 0.3 (1–3 %), 0.4 (3–9 %), 0.5 (≥9 %)"),
+    "rusle_table": (_m_table, "AH703 Table 4-5 (moderate) in slope-angle steps, as in the Van Remortel AML"),
+}
+
+
+def _rill(rill_ratio) -> float:
+    if isinstance(rill_ratio, str):
+        try:
+            return RILL_RATIOS[rill_ratio]
+        except KeyError:
+            raise UnknownCodeError(f"unknown rill_ratio {rill_ratio!r}; use one of {sorted(RILL_RATIOS)} "
+                                   "or a positive number (multiplier of β)") from None
+    if not (np.isscalar(rill_ratio) and float(rill_ratio) > 0):
+        raise InputError(f"rill_ratio must be 'low', 'moderate', 'high' or a positive number, not {rill_ratio!r}")
+    return float(rill_ratio)
+
+
+def _m_rule(m):
+    if isinstance(m, str):
+        try:
+            return M_RULES[m][0]
+        except KeyError:
+            raise UnknownCodeError(f"unknown m rule {m!r}; use one of {sorted(M_RULES)} or a number in [0, 1]") from None
+    if not (np.isscalar(m) and 0.0 <= float(m) <= 1.0):
+        raise InputError(f"m must be a rule name ({sorted(M_RULES)}) or a number in [0, 1], not {m!r}")
+    return None
+
+
+def s_factor(slope, *, method: str = "csle", data_validation: str = "raise"):
+    """Slope-steepness factor S from the slope angle θ in degrees.
+
+    ``"csle"`` (default, Chinese national practice): θ<5° → 10.8 sinθ+0.03; 5°≤θ<10° →
+    16.8 sinθ−0.5 (McCool et al. 1987); θ≥10° → 21.91 sinθ−0.96 (Liu et al. 1994).
+    ``"mccool"``: the two McCool pieces with the 9 % break; ``"lstool"``: 9 %/18 % breaks then
+    Liu; ``"short"``: 3 sinθ^0.8+0.56 (λ < 4.57 m); ``"usle"``: 65.41 sin²θ+4.56 sinθ+0.065
+    (Wischmeier & Smith 1978). S is discontinuous at the breaks by design.
+    """
+    try:
+        func, text, ref = S_METHODS[method]
+    except (KeyError, TypeError):
+        raise UnknownCodeError(f"unknown S method {method!r}; use one of {sorted(S_METHODS)}") from None
+    return apply_cellwise(lambda t: _f32(func(t)), [("slope", "slope", slope)], output="s_factor",
+                          history=f"s_factor: method {method!r}: {text}", references=ref,
+                          validation=data_validation)
+
+
+def m_exponent(slope, *, m="rusle", rill_ratio="moderate", data_validation: str = "raise"):
+    """Slope-length exponent m from the slope angle θ (degrees) by a named rule.
+
+    ``"rusle"`` (default): m = β/(1+β), β = r·(sinθ/0.0896)/(3 sinθ^0.8+0.56), r = 0.5, 1, 2 for
+    low, moderate, high rill/interrill ratio (McCool et al. 1989). ``"usle"`` (AH537, percent
+    slope bins [1, 3.5, 5)): 0.2, 0.3, 0.4, 0.5. ``"csle"`` (percent bins [1, 3, 9)): 0.2, 0.3,
+    0.4, 0.5. ``"rusle_table"``: AH703 Table 4-5 steps (moderate). A number gives a constant m.
+    """
+    func = _m_rule(m)
+    ratio = _rill(rill_ratio)
+    if func is None:
+        return apply_cellwise(lambda t: np.full(np.shape(t), float(m), dtype=np.float32), [("slope", "slope", slope)],
+                              output="m_exponent", history=f"m_exponent: constant m = {m}",
+                              references=REF_MCCOOL_L, validation=data_validation)
+    return apply_cellwise(lambda t: _f32(func(t, ratio)), [("slope", "slope", slope)], output="m_exponent",
+                          history=f"m_exponent: rule {m!r}: {M_RULES[m][1]}, rill ratio {rill_ratio}",
+                          references=REF_MCCOOL_L, validation=data_validation)
+
+
+def l_factor(slope_length, slope=None, *, m="rusle", rill_ratio="moderate", data_validation: str = "raise"):
+    """Slope-length factor L = (λ/22.13)^m (Wischmeier & Smith 1978; McCool et al. 1989).
+
+    λ is the horizontal slope length in metres; m comes from the slope angle (degrees) by the
+    rule ``m`` (see :func:`m_exponent`), or is the given number (then ``slope`` may be omitted).
+    """
+    func = _m_rule(m)
+    ratio = _rill(rill_ratio)
+    history = f"l_factor: (lambda/22.13)^m, m rule {m!r}, rill ratio {rill_ratio}"
+    if func is None:
+        mm = float(m)
+        return apply_cellwise(lambda lam: _f32((lam / 22.13) ** mm), [("slope_length", "slope_length", slope_length)],
+                              output="l_factor", history=history, references=REF_MCCOOL_L,
+                              validation=data_validation)
+    if slope is None:
+        raise InputError(f"l_factor: m rule {m!r} needs the slope angle (degrees); pass slope=...")
+    return apply_cellwise(lambda lam, t: _f32((lam / 22.13) ** func(t, ratio)),
+                          [("slope_length", "slope_length", slope_length), ("slope", "slope", slope)],
+                          output="l_factor", history=history, references=REF_MCCOOL_L, validation=data_validation)
+
+
+def ls_factor(dem, *, s_method: str = "csle", m="rusle", rill_ratio="moderate", max_length: float | None = None,
+              cutoff_gentle: float = 0.7, cutoff_steep: float = 0.5, filled: bool = False, cellsize=None,
+              return_components: bool = False, allow_compute: bool = False, data_validation: str = "raise"):
+    """Topographic factor LS = L·S from a DEM.
+
+    Steps: priority-flood+ε fill (skipped with ``filled=True``), D8 directions, Horn slope of
+    the filled DEM, slope length λ with the Hickey / Van Remortel cutoffs (:func:`slope_length`),
+    L = (λ/22.13)^m (:func:`l_factor`), S (:func:`s_factor`). Returns ``ls_factor`` (float32),
+    or with ``return_components`` a Dataset (DataArray input) / dict (NumPy input) holding
+    slope, slope_length, l_factor, s_factor and ls_factor.
+    """
+    validation = _validation(data_validation)
+    if s_method not in S_METHODS:
+        raise UnknownCodeError(f"unknown S method {s_method!r}; use one of {sorted(S_METHODS)}")
+    _m_rule(m)
+    _rill(rill_ratio)
+    z = dem if filled else fill_depressions(dem, allow_compute=allow_compute, data_validation=validation)
+    fdir = flow_direction(z, cellsize=cellsize, data_validation=validation)
+    theta = slope_angle(z, cellsize=cellsize, data_validation=validation)
+    lam = slope_length(z, fdir=fdir, max_length=max_length, cutoff_gentle=cutoff_gentle,
+                       cutoff_steep=cutoff_steep, cellsize=cellsize, allow_compute=allow_compute,
+                       data_validation=validation)
+    big_l = l_factor(lam, theta, m=m, rill_ratio=rill_ratio, data_validation=validation)
+    big_s = s_factor(theta, method=s_method, data_validation=validation)
+    ls = big_l * big_s
+    if isinstance(ls, xr.DataArray):
+        ls = finalize(ls.astype(np.float32), "ls_factor", big_l,
+                      f"ls_factor: L*S, S method {s_method!r}, m rule {m!r}, rill ratio {rill_ratio}, "
+                      f"max length {max_length}", S_METHODS[s_method][2] + "; " + REF_MCCOOL_L)
+    else:
+        ls = np.asarray(ls, dtype=np.float32)
+    if not return_components:
+        return ls
+    parts = {"slope": theta, "slope_length": lam, "l_factor": big_l, "s_factor": big_s, "ls_factor": ls}
+    if isinstance(ls, xr.DataArray):
+        return xr.Dataset(parts)
+    return parts

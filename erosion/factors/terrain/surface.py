@@ -1,0 +1,51 @@
+"""Local surface derivatives: slope angle (Horn 1981) and D8 flow direction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._array import _validation
+from ..._kernels import terrain as k
+from ._common import REF_D8, REF_HORN, dem_input, stencil, wrap
+
+__all__ = ["flow_direction", "slope"]
+
+
+def slope(dem, *, cellsize=None, data_validation: str = "raise"):
+    """Slope angle in degrees by the Horn (1981) 3×3 gradient.
+
+    ``dz/dx = ((c + 2f + i) − (a + 2d + g)) / (8·dx)``, ``dz/dy = ((g + 2h + i) − (a + 2b + c)) / (8·dy)``,
+    ``θ = atan(√(dz/dx² + dz/dy²))`` with the window ``a b c / d e f / g h i``.
+
+    dx and dy are true cell sizes in metres, per row (:func:`erosion.grid.cell_sizes`), so
+    geographic grids are handled; NumPy input needs ``cellsize`` (metres, or ``(dx, dy)``).
+    NaN centre → NaN; a NaN or off-grid neighbour takes the centre's value. Dask input runs
+    lazily through ``map_overlap`` (depth 1, NaN boundary): identical for every chunking.
+    Returns float32 degrees, the same kind as ``dem``.
+    """
+    validation = _validation(data_validation)
+    data, dx, dy, template = dem_input(dem, cellsize, validation)
+    out = stencil(k.horn_slope, data, dx, dy, np.float32, validation)
+    return wrap(out, template, "slope", "slope: Horn (1981) 3x3 gradient on true cell sizes", REF_HORN)
+
+
+def flow_direction(dem, *, cellsize=None, data_validation: str = "raise"):
+    """D8 steepest-descent flow direction (O'Callaghan & Mark 1984) on a filled DEM.
+
+    The receiver is the neighbour with the largest drop / distance (dx, dy or √(dx²+dy²),
+    true metres per row); ties go to the first of E, SE, S, SW, W, NW, N, NE. Codes (uint8,
+    ESRI): 1 E, 2 SE, 4 S, 8 SW, 16 W, 32 NW, 64 N, 128 NE; 0 = no lower neighbour (outlet on
+    the edge or next to nodata, or a pit); 255 = nodata. Flats are routed only if the DEM was
+    filled with :func:`fill_depressions` (priority-flood+ε), which leaves no flats. Local
+    (3×3): dask input stays lazy and chunking-invariant.
+    """
+    validation = _validation(data_validation)
+    data, dx, dy, template = dem_input(dem, cellsize, validation)
+    out = stencil(k.d8_direction, data, dx, dy, np.uint8, validation)
+    res = wrap(out, template, "flow_direction", "flow_direction: D8 steepest descent, true distances", REF_D8,
+               {"flag_values": np.array([0, 1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8),
+                "flag_meanings": "outlet east southeast south southwest west northwest north northeast",
+                "nodata": k.NODATA_DIR})
+    if template is not None:
+        res.encoding["_FillValue"] = k.NODATA_DIR
+    return res

@@ -1,0 +1,366 @@
+"""Terrain: slope, filling, D8 routing, slope length, L, S and LS (oracles rows 1-5, AH703 cells)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rioxarray  # noqa: F401
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from erosion import grid, vocabulary
+from erosion.errors import InputError, UnitsError, UnknownCodeError, ValueRangeError
+from erosion.factors import terrain as t
+
+CRS = "EPSG:32650"
+
+
+def deg(percent):
+    return float(np.degrees(np.arctan(percent / 100.0)))
+
+
+def projected(z, cell=10.0, crs=CRS, units="m"):
+    ny, nx = z.shape
+    da = xr.DataArray(z, dims=("y", "x"),
+                      coords={"y": 4_000_000.0 - (np.arange(ny) + 0.5) * cell, "x": 500_000.0 + (np.arange(nx) + 0.5) * cell},
+                      attrs={"units": units} if units else {})
+    return da.rio.write_crs(crs)
+
+
+def geographic(z, lat0=40.0, step=0.0005):
+    ny, nx = z.shape
+    da = xr.DataArray(z, dims=("y", "x"),
+                      coords={"y": lat0 - (np.arange(ny) + 0.5) * step, "x": 110.0 + (np.arange(nx) + 0.5) * step},
+                      attrs={"units": "m"})
+    return da.rio.write_crs("EPSG:4326")
+
+
+def plane(ny=40, nx=30, cell=10.0, grad_s=0.1, grad_e=0.0):
+    """Elevation falling southward by grad_s and eastward by grad_e (m/m)."""
+    i, j = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    return 500.0 - grad_s * cell * i - grad_e * cell * j
+
+
+def rough_dem(seed=0, ny=60, nx=70):
+    rng = np.random.default_rng(seed)
+    i, j = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    z = 300.0 + 20 * np.sin(i / 9.0) * np.cos(j / 7.0) - 0.5 * i + rng.normal(0, 1.5, (ny, nx))
+    z[20:24, 30:33] = np.nan
+    z[0, 5] = np.nan
+    return z
+
+
+# --- oracles --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("percent", "feet", "expected"), [
+    (10, 100, 1.38), (10, 1000, 4.56),  # oracles rows 1 and 2
+    # further cells of the AH703 moderate-ratio LS table (iwr.msu.edu/rusle/lstable.htm)
+    (4, 100, 0.52), (6, 300, 1.25), (8, 600, 2.47), (12, 200, 2.61), (12, 1000, 6.28), (3, 400, 0.60),
+])
+def test_ah703_ls_table(percent, feet, expected):
+    theta = deg(percent)
+    ls = t.l_factor(feet * 0.3048, theta, m="rusle", rill_ratio="moderate") * t.s_factor(theta, method="mccool")
+    assert abs(ls - expected) <= 0.005
+
+
+def test_usle_unit_plot_row3():
+    theta = deg(9)
+    assert t.l_factor(22.13, theta, m="usle") == pytest.approx(1.0, abs=1e-12)
+    assert t.l_factor(22.13, theta) == pytest.approx(1.0, abs=1e-12)
+    ls = t.l_factor(22.13, theta, m="usle") * t.s_factor(theta, method="usle")
+    assert ls == pytest.approx(0.9993, abs=0.002)
+
+
+def test_m_at_9_percent_row4():
+    assert t.m_exponent(deg(9)) == pytest.approx(0.5012, abs=1e-4)
+
+
+def test_csle_s_row5():
+    got = t.s_factor(np.array([5.0, 10.0, 20.0, 30.0]))
+    np.testing.assert_allclose(got, [0.9642, 2.8446, 6.5337, 9.9950], atol=1e-4)
+
+
+def test_m_rules_and_rill_ratio():
+    theta = np.array([0.3, deg(2), deg(4), deg(6), 20.0])
+    np.testing.assert_allclose(t.m_exponent(theta, m="usle"), [0.2, 0.3, 0.4, 0.5, 0.5])
+    np.testing.assert_allclose(t.m_exponent(theta, m="csle"), [0.2, 0.3, 0.4, 0.4, 0.5])
+    np.testing.assert_allclose(t.m_exponent(np.array([0.05, 3.0, 40.0]), m="rusle_table"), [0.01, 0.25, 0.56])
+    low, mod, high = (t.m_exponent(10.0, rill_ratio=r) for r in ("low", "moderate", "high"))
+    assert low < mod < high
+    assert t.l_factor(44.26, m=0.5) == pytest.approx(2 ** 0.5)
+
+
+# --- slope ----------------------------------------------------------------------------------
+
+def test_horn_plane_exact_interior():
+    i, j = np.mgrid[0:40, 0:30].astype(np.float64)
+    z = 100.0 - 0.12 * 20.0 * i - 0.05 * 10.0 * j  # dx = 10 m, dy = 20 m
+    s = t.slope(z, cellsize=(10.0, 20.0))
+    assert s.dtype == np.float32
+    np.testing.assert_allclose(s[1:-1, 1:-1], np.degrees(np.arctan(np.hypot(0.12, 0.05))), atol=1e-4)
+
+
+def test_horn_cone():
+    n, cell, alpha = 81, 5.0, 25.0
+    i, j = np.mgrid[0:n, 0:n].astype(np.float64)
+    r = np.hypot(i - 40, j - 40) * cell
+    s = t.slope(1000.0 - r * np.tan(np.radians(alpha)), cellsize=cell)
+    ring = (r > 5 * cell) & (r < 35 * cell)
+    np.testing.assert_allclose(s[ring], alpha, atol=0.3)
+
+
+def test_slope_nan_rules():
+    z = plane(ny=6, nx=6)
+    z[2, 2] = np.nan
+    s = t.slope(z, cellsize=10.0)
+    assert np.isnan(s[2, 2]) and np.isfinite(np.delete(s.ravel(), 2 * 6 + 2)).all()
+
+
+def test_slope_geographic_matches_projected():
+    ny, nx = 40, 30
+    template = geographic(np.zeros((ny, nx)))
+    dx, dy = grid.cell_sizes(template)
+    northing = np.concatenate([[0.0], np.cumsum(dy[:-1])])
+    i, j = np.mgrid[0:ny, 0:nx]
+    z = 800.0 + 0.15 * northing[i] - 0.08 * j * dx[:, None]
+    s_geo = t.slope(template.copy(data=z))
+    s_proj = t.slope(z, cellsize=(dx.mean(), dy.mean()))
+    expected = np.degrees(np.arctan(np.hypot(0.15, 0.08)))
+    np.testing.assert_allclose(s_geo.values[1:-1, 1:-1], expected, atol=0.01)
+    np.testing.assert_allclose(s_geo.values[1:-1, 1:-1], s_proj[1:-1, 1:-1], atol=0.05)
+    assert s_geo.rio.crs.to_epsg() == 4326
+    assert float(s_geo.max()) < 10  # not the 90° of a degrees-as-metres slope
+
+
+@pytest.mark.parametrize("chunks", [(7, 9), (50, 13), (1, 70), (-1, -1)])
+def test_slope_dask_equals_numpy(chunks):
+    dem = geographic(rough_dem())
+    ref = t.slope(dem).values
+    lazy = t.slope(dem.chunk(dict(zip(("y", "x"), chunks, strict=True))))
+    assert lazy.chunks is not None
+    np.testing.assert_array_equal(lazy.values, ref)
+
+
+@settings(max_examples=10, deadline=None)
+@given(cy=st.integers(6, 61), cx=st.integers(6, 71))
+def test_slope_and_fdir_chunking_invariant(cy, cx):
+    dem = projected(rough_dem(1))
+    filled = t.fill_depressions(dem)
+    lazy_dem, lazy_filled = dem.chunk({"y": cy, "x": cx}), filled.chunk({"y": cy, "x": cx})
+    np.testing.assert_array_equal(t.slope(lazy_dem).values, t.slope(dem).values)
+    np.testing.assert_array_equal(t.flow_direction(lazy_filled).values, t.flow_direction(filled).values)
+
+
+# --- filling and routing --------------------------------------------------------------------
+
+def test_fill_depressions_fills_pit_and_drains():
+    z = plane(ny=30, nx=30)
+    z[10:13, 10:13] -= 25.0  # a pit
+    z[20, 5] = np.nan
+    f = t.fill_depressions(z)
+    assert f.dtype == np.float64
+    assert np.array_equal(np.isnan(f), np.isnan(z))
+    assert np.all(f[~np.isnan(z)] >= z[~np.isnan(z)])
+    assert np.all(f[10:13, 10:13] > z[13, 11])  # raised above the spill point (lowest rim cell)
+    assert np.all(f[10:13, 10:13] < z[13, 11] + 1e-9)
+    fd = t.flow_direction(f, cellsize=10.0)
+    outlets = np.argwhere(fd == 0)
+    for i, j in outlets:  # only edge cells or cells next to nodata have no receiver
+        win = z[max(i - 1, 0):i + 2, max(j - 1, 0):j + 2]
+        assert i in (0, 29) or j in (0, 29) or np.isnan(win).any()
+    acc = t.flow_accumulation(fd)  # raises on loops; every cell reaches an outlet
+    assert np.nansum(acc[fd == 0]) == np.count_nonzero(~np.isnan(z))
+    np.testing.assert_array_equal(t.fill_depressions(f), f)  # idempotent
+
+
+def test_fill_rough_dem_idempotent_and_drains():
+    z = rough_dem(2)
+    f = t.fill_depressions(z)
+    np.testing.assert_array_equal(t.fill_depressions(f), f)
+    fd = t.flow_direction(f, cellsize=30.0)
+    inner = np.zeros(z.shape, bool)
+    inner[1:-1, 1:-1] = True
+    near_nan = np.zeros(z.shape, bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            near_nan |= np.roll(np.roll(np.isnan(z), di, 0), dj, 1)
+    assert not np.any((fd == 0) & inner & ~near_nan)
+
+
+def test_flow_direction_codes_and_ties():
+    z = np.array([[5.0, 5, 5], [5, 4, 5], [5, 5, 3]])
+    fd = t.flow_direction(z, cellsize=1.0)
+    assert fd[1, 1] == 2  # SE: drop 1/sqrt(2) beats nothing else
+    assert fd[0, 0] == 2 and fd[2, 2] == 0
+    tie = t.flow_direction(np.array([[2.0, 1.0, 2.0], [2.0, 2.0, 2.0], [2.0, 1.0, 2.0]]), cellsize=1.0)
+    assert tie[1, 1] == 4  # S and N tie: the first in the order E, SE, S, SW, W, NW, N, NE wins
+    nan = t.flow_direction(np.array([[np.nan, 1.0], [2.0, 3.0]]), cellsize=1.0)
+    assert nan[0, 0] == 255 and nan.dtype == np.uint8
+
+
+def test_flow_accumulation_plane_counts_and_areas():
+    z = plane(ny=12, nx=8)
+    fd = t.flow_direction(z, cellsize=10.0)
+    assert np.all(fd[:-1] == 4) and np.all(fd[-1] == 0)
+    acc = t.flow_accumulation(fd)
+    np.testing.assert_array_equal(acc, np.arange(1, 13)[:, None] * np.ones((1, 8)))
+    acc_da = t.flow_accumulation(t.flow_direction(projected(z)))
+    np.testing.assert_allclose(acc_da.values, acc * 100.0)
+    assert acc_da.dtype == np.float64 and acc_da.attrs["units"] == "m2"
+
+
+def test_flow_accumulation_conserves_geographic_area():
+    dem = geographic(rough_dem(3))
+    fd = t.flow_direction(t.fill_depressions(dem))
+    acc = t.flow_accumulation(fd)
+    areas = np.broadcast_to(grid.row_areas(dem)[:, None], dem.shape)
+    total = areas[~np.isnan(dem.values)].sum()
+    assert np.nansum(acc.values[fd.values == 0]) == pytest.approx(total, rel=1e-12)
+
+
+def test_flow_accumulation_rejects_loops_and_bad_codes():
+    with pytest.raises(InputError, match="loop"):
+        t.flow_accumulation(np.array([[1, 16]], dtype=np.uint8))
+    with pytest.raises(InputError, match="codes"):
+        t.flow_accumulation(np.array([[3, 0]], dtype=np.uint8))
+
+
+# --- slope length ---------------------------------------------------------------------------
+
+def test_slope_length_plane_half_cell_start_and_cap():
+    z = plane(ny=40, nx=10)
+    lam = t.slope_length(z, cellsize=10.0)
+    expected = (np.arange(40) + 0.5) * 10.0
+    np.testing.assert_allclose(lam, np.broadcast_to(expected[:, None], (40, 10)))
+    capped = t.slope_length(z, cellsize=10.0, max_length=100.0)
+    np.testing.assert_allclose(capped, np.minimum(lam, 100.0))
+
+
+def test_slope_length_diagonal_steps():
+    i, j = np.mgrid[0:20, 0:20].astype(np.float64)
+    lam = t.slope_length(100.0 - (i + j), cellsize=10.0)
+    d = 10.0 * np.sqrt(2.0)
+    assert lam[5, 5] == pytest.approx(5.5 * d)  # start at (0,0), five diagonal steps
+    assert lam[0, 0] == pytest.approx(0.5 * d)
+
+
+def test_slope_length_cutoff_restarts_at_slope_break():
+    z = np.empty((20, 3))
+    for r in range(20):
+        z[r] = 100.0 - 2.0 * r if r <= 10 else 80.0 - 0.2 * (r - 10)  # 20 % then 2 %
+    lam = t.slope_length(z, cellsize=10.0)[:, 1]
+    assert lam[9] == pytest.approx(95.0)
+    assert lam[10] == pytest.approx(10.0)  # cut off: 1.15° < 0.7 × 11.3°; restarts at one cell (AML)
+    assert lam[11] == pytest.approx(20.0)
+    no_cut = t.slope_length(z, cellsize=10.0, cutoff_gentle=0.0, cutoff_steep=0.0)[:, 1]
+    assert no_cut[10] == pytest.approx(105.0)
+
+
+def test_slope_length_with_given_slope_raster():
+    z = plane(ny=20, nx=6)
+    theta = t.slope(z, cellsize=10.0)
+    lam = t.slope_length(z, cellsize=10.0, slope=theta)
+    np.testing.assert_allclose(lam[:, 2], (np.arange(20) + 0.5) * 10.0)  # edge rows' half slope: no cut
+
+
+def test_slope_length_flat_gets_min_slope_and_drains():
+    z = np.full((10, 10), 50.0)
+    lam = t.slope_length(z, cellsize=10.0)
+    assert np.isfinite(lam).all() and lam.min() >= 5.0
+
+
+# --- LS and kinds ---------------------------------------------------------------------------
+
+def test_ls_factor_dataarray_components_crs_and_attrs():
+    dem = projected(rough_dem(4))
+    out = t.ls_factor(dem, return_components=True, max_length=300.0)
+    assert isinstance(out, xr.Dataset)
+    for name, da in out.data_vars.items():
+        assert da.rio.crs.to_epsg() == 32650, name
+        assert "spatial_ref" in da.coords
+        assert da.rio.transform() == dem.rio.transform()
+        assert da.attrs["units"] == vocabulary.get(name).units
+        assert da.attrs["references"] and da.attrs["history"].startswith("erosion")
+    assert out.ls_factor.dtype == np.float32
+    assert float(out.slope_length.max()) <= 300.0
+    valid = ~np.isnan(dem.values)
+    assert np.isfinite(out.ls_factor.values[valid]).all() and (out.ls_factor.values[valid] > 0).all()
+    np.testing.assert_allclose(out.ls_factor, out.l_factor * out.s_factor, rtol=1e-6)
+
+
+def test_every_output_keeps_grid():
+    dem = geographic(rough_dem(5))
+    filled = t.fill_depressions(dem)
+    fd = t.flow_direction(filled)
+    outputs = {"dem_filled": filled, "flow_direction": fd, "slope": t.slope(dem),
+               "flow_accumulation": t.flow_accumulation(fd), "slope_length": t.slope_length(dem),
+               "ls_factor": t.ls_factor(dem)}
+    for name, da in outputs.items():
+        assert da.name == name
+        assert da.rio.crs.to_epsg() == 4326, name
+        assert da.rio.transform() == dem.rio.transform(), name
+        assert da.attrs["units"] == vocabulary.get(name).units, name
+    assert fd.dtype == np.uint8 and fd.encoding["_FillValue"] == 255
+
+
+def test_ls_factor_dask_needs_allow_compute_and_matches():
+    dem = projected(rough_dem(6))
+    lazy = dem.chunk({"y": 16, "x": 25})
+    with pytest.raises(InputError, match="allow_compute"):
+        t.ls_factor(lazy)
+    out = t.ls_factor(lazy, allow_compute=True)
+    assert out.chunks is not None and out.chunks == lazy.chunks
+    np.testing.assert_array_equal(out.values, t.ls_factor(dem).values)
+
+
+def test_cellwise_dask_equals_numpy():
+    rng = np.random.default_rng(7)
+    theta = projected(rng.uniform(0, 45, (30, 40)).astype(np.float32), units="degree")
+    lam = projected(rng.uniform(1, 400, (30, 40)), units="m")
+    lam.name = "slope_length"
+    for method in t.S_METHODS:
+        np.testing.assert_array_equal(t.s_factor(theta.chunk(7), method=method).values,
+                                      t.s_factor(theta.values, method=method))
+    np.testing.assert_array_equal(t.l_factor(lam.chunk(9), theta.chunk(9)).values, t.l_factor(lam.values, theta.values))
+
+
+def test_numpy_in_numpy_out_scalars_in_scalars_out():
+    assert isinstance(t.s_factor(10.0), float)
+    assert isinstance(t.l_factor(30.0, 5.0), float)
+    assert isinstance(t.ls_factor(rough_dem(8), cellsize=30.0), np.ndarray)
+    assert isinstance(t.ls_factor(rough_dem(8), cellsize=30.0, return_components=True), dict)
+
+
+def test_feet_dem_converted():
+    z = plane(ny=10, nx=10, grad_s=0.1)
+    da_m = projected(z)
+    da_ft = projected(z / 0.3048, units="ft")
+    np.testing.assert_allclose(t.slope(da_ft).values, t.slope(da_m).values, rtol=1e-5)
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+def test_bad_inputs():
+    with pytest.raises(ValueRangeError, match="percent"):
+        t.s_factor(np.array([5.0, 150.0]))
+    with pytest.raises(UnknownCodeError, match="csle"):
+        t.s_factor(5.0, method="wischmeier")
+    with pytest.raises(UnknownCodeError, match="rusle"):
+        t.l_factor(50.0, 5.0, m="foster")
+    with pytest.raises(UnknownCodeError, match="moderate"):
+        t.m_exponent(5.0, rill_ratio="extreme")
+    with pytest.raises(UnknownCodeError):
+        t.ls_factor(rough_dem(), cellsize=10.0, s_method="nope")
+    with pytest.raises(UnitsError):
+        t.slope(projected(plane(), units=None))
+    with pytest.raises(InputError, match="NaN"):
+        t.slope(np.full((5, 5), np.nan), cellsize=10.0)
+    with pytest.raises(InputError, match="NaN"):
+        t.fill_depressions(np.full((5, 5), np.nan))
+    with pytest.raises(InputError, match="cellsize"):
+        t.slope(plane())
+    with pytest.raises(InputError, match="allow_compute"):
+        t.fill_depressions(projected(plane()).chunk(10))
+    with pytest.raises(InputError, match="2-D"):
+        t.slope(np.zeros(5), cellsize=1.0)
