@@ -230,7 +230,7 @@ def test_flow_accumulation_rejects_loops_and_bad_codes():
 
 def test_slope_length_plane_half_cell_start_and_cap():
     z = plane(ny=40, nx=10)
-    lam = t.slope_length(z, cellsize=10.0)
+    lam = t.slope_length(z, cellsize=10.0, max_length=None)
     expected = (np.arange(40) + 0.5) * 10.0
     np.testing.assert_allclose(lam, np.broadcast_to(expected[:, None], (40, 10)))
     capped = t.slope_length(z, cellsize=10.0, max_length=100.0)

@@ -7,7 +7,7 @@ import xarray as xr
 
 from ..._array import _validation, apply_cellwise, finalize
 from ...errors import InputError, UnknownCodeError
-from .routing import fill_depressions, flow_direction, slope_length
+from .routing import MAX_LENGTH, fill_depressions, flow_direction, slope_length
 from .surface import slope as slope_angle
 
 __all__ = ["M_RULES", "RILL_RATIOS", "S_METHODS", "l_factor", "ls_factor", "m_exponent", "s_factor"]
@@ -185,7 +185,7 @@ def l_factor(slope_length, slope=None, *, m="rusle", rill_ratio="moderate", data
                           output="l_factor", history=history, references=REF_MCCOOL_L, validation=data_validation)
 
 
-def ls_factor(dem, *, s_method: str = "csle", m="rusle", rill_ratio="moderate", max_length: float | None = None,
+def ls_factor(dem, *, s_method: str = "csle", m="rusle", rill_ratio="moderate", max_length: float | None = MAX_LENGTH,
               cutoff_gentle: float = 0.7, cutoff_steep: float = 0.5, filled: bool = False, cellsize=None,
               return_components: bool = False, allow_compute: bool = False, data_validation: str = "raise"):
     """Topographic factor LS = L·S from a DEM.

@@ -20,6 +20,10 @@ from .surface import flow_direction
 __all__ = ["fill_depressions", "flow_accumulation", "slope_length"]
 
 
+MAX_LENGTH = 304.8
+"""Default slope-length cap, m: 1000 ft, beyond which AH703 does not recommend the LS equations."""
+
+
 def fill_depressions(dem, *, allow_compute: bool = False, data_validation: str = "raise"):
     """Fill depressions and flats by priority-flood+ε (Barnes et al. 2014, Algorithm 3).
 
@@ -85,7 +89,7 @@ def flow_accumulation(fdir, *, cell_area=None, allow_compute: bool = False):
                 "O'Callaghan, J.F., Mark, D.M. (1984) Comput. Vision Graph. 28:323-344")
 
 
-def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = None, cutoff_gentle: float = 0.7,
+def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_LENGTH, cutoff_gentle: float = 0.7,
                  cutoff_steep: float = 0.5, cutoff_break_deg: float = 2.8624, min_slope_deg: float = 0.1,
                  cellsize=None, allow_compute: bool = False, data_validation: str = "raise"):
     """Cumulative horizontal slope length λ (m, float64) along D8 paths (Hickey 2000; Van Remortel et al. 2001).
@@ -96,7 +100,7 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = None,
     upslope neighbour u, ``λ_u + step_u``, only if ``angle ≥ angle_u · F`` with F =
     ``cutoff_gentle`` where angle < ``cutoff_break_deg`` (5 %) and ``cutoff_steep`` otherwise;
     with several such neighbours it takes the maximum; where every inflow is cut off it
-    restarts at one cell length (the AML's rule). λ ≤ ``max_length`` (default: no cap).
+    restarts at one cell length (the AML's rule). λ ≤ ``max_length`` (default 304.8 m = 1000 ft, the AH703 upper limit; None = no cap).
 
     Without ``fdir`` the DEM is filled (:func:`fill_depressions`) and routed here; with
     ``fdir``, ``dem`` must be the filled DEM those directions came from.
