@@ -148,10 +148,12 @@ def finalize(out: xr.DataArray, variable: str, template: xr.DataArray | None, hi
     if extra_attrs:
         attrs.update(extra_attrs)
     out.attrs = attrs
-    if template is not None and template.rio.crs is not None and out.rio.crs is None:
-        out = out.rio.write_crs(template.rio.crs)
-    if template is not None and "spatial_ref" in template.coords and "spatial_ref" not in out.coords:
+    if template is not None and "spatial_ref" in template.coords:
+        # xarray drops the attributes (CRS, GeoTransform) of scalar coordinates in
+        # arithmetic and apply_ufunc(keep_attrs=False): restore the template's grid mapping.
         out = out.assign_coords(spatial_ref=template.coords["spatial_ref"])
+    elif template is not None and template.rio.crs is not None:
+        out = out.rio.write_crs(template.rio.crs)
     if out.dtype.kind == "f":
         out.encoding["_FillValue"] = np.nan
     return out
