@@ -100,7 +100,8 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
     upslope neighbour u, ``λ_u + step_u``, only if ``angle ≥ angle_u · F`` with F =
     ``cutoff_gentle`` where angle < ``cutoff_break_deg`` (5 %) and ``cutoff_steep`` otherwise;
     with several such neighbours it takes the maximum; where every inflow is cut off it
-    restarts at one cell length (the AML's rule). λ ≤ ``max_length`` (default 304.8 m = 1000 ft, the AH703 upper limit; None = no cap).
+    restarts at one cell length (the AML's rule). λ ≤ ``max_length`` (default 304.8 m = 1000 ft,
+    the AH703 upper limit; None = no cap).
 
     Without ``fdir`` the DEM is filled (:func:`fill_depressions`) and routed here; with
     ``fdir``, ``dem`` must be the filled DEM those directions came from.
