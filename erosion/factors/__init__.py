@@ -5,22 +5,30 @@ returns the same kind, with units and references on DataArray outputs.
 """
 
 from .terrain import (
+    M_RULES,
+    RILL_RATIOS,
+    S_METHODS,
     fill_depressions,
     flow_accumulation,
     flow_direction,
     l_factor,
     ls_factor,
+    m_exponent,
     s_factor,
     slope,
     slope_length,
 )
 
 __all__ = [
+    "M_RULES",
+    "RILL_RATIOS",
+    "S_METHODS",
     "fill_depressions",
     "flow_accumulation",
     "flow_direction",
     "l_factor",
     "ls_factor",
+    "m_exponent",
     "s_factor",
     "slope",
     "slope_length",
