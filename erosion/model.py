@@ -8,6 +8,11 @@ check runs on each block when it is computed.
 
 from __future__ import annotations
 
+import functools
+import operator
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import xarray as xr
 
@@ -18,6 +23,8 @@ from .errors import InputError
 from .grid import check_same_grid
 
 __all__ = ["csle", "rusle"]
+
+_MIN_CELLS_PER_THREAD = 1 << 20
 
 _CSLE = (("R", "rainfall_erosivity"), ("K", "soil_erodibility"), ("LS", "ls_factor"),
          ("B", "biological_factor"), ("E", "engineering_factor"), ("T", "tillage_factor"))
@@ -49,17 +56,44 @@ def _flat(x, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
 
 
-def _crop_mask(cropland) -> np.ndarray:
+def _crop_codes(cropland, validation: Validation) -> np.ndarray:
+    """Cropland mask → uint8 codes: 1 cropland, 0 other land, 2 nodata (NaN)."""
     c = np.asarray(cropland)
-    if c.dtype.kind == "f":
-        return np.nan_to_num(c, nan=0.0) != 0
-    return c != 0
+    if c.dtype == np.bool_:
+        return c.view(np.uint8)
+    with np.errstate(invalid="ignore"):
+        nodata = np.isnan(c) if c.dtype.kind == "f" else np.zeros(c.shape, dtype=bool)
+        bad = ~((c == 0) | (c == 1) | nodata)
+    if bad.any():
+        _complain(f"cropland: {int(bad.sum())} of {c.size} cells are neither 0 (other land) nor 1 (cropland) "
+                  f"(values such as {np.unique(c[bad])[:5].tolist()}); mark nodata as NaN or declare the sentinel "
+                  "with da.rio.write_nodata(...). With data_validation='warn' they are treated as nodata.", validation)
+        nodata = nodata | bad
+    return np.where(nodata, 2, c == 1).astype(np.uint8)
 
 
-def _product(spec, arrays, cropland, validation: Validation, out: np.ndarray | None = None):
+def _threads(n_cells: int) -> int:
+    """Threads for an eager (NumPy) call: up to one per available core, each with ≥ 1 Mi cells."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, n_cells // _MIN_CELLS_PER_THREAD))
+
+
+def _run_split(kernel, flats, lo, hi, out, threads: int) -> int:
+    """Run a nogil kernel over ``threads`` contiguous slices and OR their flags together."""
+    if threads <= 1:
+        return int(kernel(*flats, lo, hi, out))
+    edges = np.linspace(0, out.size, threads + 1).astype(np.int64)
+    parts = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    with ThreadPoolExecutor(threads) as pool:
+        flags = pool.map(lambda s: int(kernel(*(f[s] for f in flats), lo, hi, out[s])), parts)
+        return functools.reduce(operator.or_, flags, 0)
+
+
+def _product(spec, arrays, cropland, validation: Validation, out: np.ndarray | None = None, threads: int = 1):
     """Run the kernel on concrete arrays (one block or a whole array) and apply its checks.
 
-    Returns the product and whether any cell of it is a number.
+    Returns the product and whether any cell of it is a number. ``threads`` > 1 splits the
+    loop over threads: eager NumPy calls only, since inside dask blocks dask owns parallelism.
     """
     arrays = [np.asarray(a) for a in arrays]
     shapes = [a.shape for a in arrays] + ([] if cropland is None else [np.shape(cropland)])
@@ -71,13 +105,11 @@ def _product(spec, arrays, cropland, validation: Validation, out: np.ndarray | N
         raise InputError(f"out must be a C-contiguous float32 array of shape {shape}, "
                          f"not {out.dtype} {out.shape}")
     lo, hi = _bounds(spec)
-    if spec is _CSLE:
-        if cropland is None:
-            flags = csle_product(*flats, lo, hi, out.reshape(-1))
-        else:
-            flags = csle_product_cropland(*flats, _flat(_crop_mask(cropland), shape), lo, hi, out.reshape(-1))
+    if spec is _CSLE and cropland is not None:
+        kernel, flats = csle_product_cropland, [*flats, _flat(_crop_codes(cropland, validation), shape)]
     else:
-        flags = rusle_product(*flats, lo, hi, out.reshape(-1))
+        kernel = csle_product if spec is _CSLE else rusle_product
+    flags = _run_split(kernel, flats, lo, hi, out.reshape(-1), threads)
     for j, (name, var) in enumerate(spec):
         if flags >> j & 1:
             v = vocabulary.get(var)
@@ -96,6 +128,8 @@ def _soil_loss(spec, values: dict, cropland, validation: str, history: str, refe
     prepared = [prepare(values[n], var, validation=validation, arg=n) for n, var in spec]
     if cropland is not None:
         cropland = prepare(cropland, "cropland", validation=validation, arg="cropland")
+        if isinstance(cropland, xr.DataArray) and cropland.dtype.kind in "iu" and cropland.rio.nodata is not None:
+            cropland = cropland.where(cropland != cropland.rio.nodata)  # the sentinel becomes NaN: A is NaN there
     everything = [*prepared, *([] if cropland is None else [cropland])]
     das = [x for x in everything if isinstance(x, xr.DataArray)]
     if das:
@@ -105,12 +139,13 @@ def _soil_loss(spec, values: dict, cropland, validation: str, history: str, refe
 
         def block(*arrays):
             crop = arrays[len(spec)] if cropland is not None else None
-            return _product(spec, arrays[: len(spec)], crop, validation)[0]
+            return _product(spec, arrays[: len(spec)], crop, validation, threads=1)[0]
 
         out = xr.apply_ufunc(block, *everything, dask="parallelized", output_dtypes=[np.float32], keep_attrs=False)
         return finalize(out, "soil_loss", das[0], history, references)
 
-    result, any_valid = _product(spec, prepared, cropland, validation, out)
+    n_cells = int(np.prod(np.broadcast_shapes(*(np.shape(x) for x in everything))))
+    result, any_valid = _product(spec, prepared, cropland, validation, out, threads=_threads(n_cells))
     if result.size and not any_valid:
         empty = [n for n, x in zip(names, prepared, strict=True) if not np.isfinite(np.asarray(x, dtype=np.float64)).any()]
         raise InputError(f"every cell of A is NaN: {', '.join(empty) or 'the inputs'} hold no valid value; "
@@ -127,9 +162,10 @@ def csle(R: ArrayLike, K: ArrayLike, LS: ArrayLike, B: ArrayLike = 1.0, E: Array
 
     R in MJ·mm·hm⁻²·h⁻¹·a⁻¹, K in t·hm²·h·hm⁻²·MJ⁻¹·mm⁻¹ (SI), LS, B, E, T dimensionless
     (B, E, T in [0, 1]). DataArrays in other known units are converted; plain numbers and
-    NumPy arrays are taken in these units. With a ``cropland`` mask (nonzero = cropland),
-    B is not applied on cropland and T only on cropland, as in national monitoring
-    (methods.md §1.1); without it every factor multiplies everywhere. NaN in any factor
+    NumPy arrays are taken in these units. With a ``cropland`` mask (1 or True = cropland,
+    0 = other land, NaN or the raster's nodata sentinel = unknown, giving NaN A), B is not
+    applied on cropland and T only on cropland, as in national monitoring (methods.md §1.1);
+    without it every factor multiplies everywhere. NaN in any factor
     gives NaN. Out-of-range factors raise :class:`~erosion.errors.ValueRangeError`
     (``data_validation="warn"`` only warns). For NumPy inputs, ``out`` may be a preallocated
     C-contiguous float32 array to write into (saves page-faulting a new one in loops).

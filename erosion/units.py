@@ -2,7 +2,8 @@
 
 Conversions happen once, when data enters a public function; kernels only ever see the
 canonical units of ``erosion/data/variables.toml``. Factors are from methods.md §1.3:
-R 17.02 (US → SI), K 0.1317, A 2.242 t/acre → t/ha, 1 t/ha = 100 t/km².
+R 17.02 (US → SI), K 0.1317, A 2.242 short ton/acre → t/ha (``short_ton acre-1 a-1``;
+``t`` always means the metric tonne, 2.471 t/acre → t/ha), 1 t/ha = 100 t/km².
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ _CONVERSIONS: dict[str, dict[str, float | Callable]] = {
     normalise("m"): {normalise("km"): 1000.0, normalise("ft"): 0.3048, normalise("cm"): 0.01},
     normalise("m2"): {normalise("km2"): 1.0e6, normalise("ha"): 1.0e4},
     normalise("degree"): {normalise("percent"): _percent_to_degree, normalise("radian"): np.degrees},
-    normalise("t hm-2 a-1"): {normalise("t km-2 a-1"): 0.01, normalise("t acre-1 a-1"): 2.242,
-                              normalise("kg m-2 a-1"): 10.0},
+    normalise("t hm-2 a-1"): {normalise("t km-2 a-1"): 0.01, normalise("kg m-2 a-1"): 10.0,
+                              # t is the metric tonne; US "tons per acre" are short tons (2.242)
+                              normalise("t acre-1 a-1"): 2.4710538, normalise("short_ton acre-1 a-1"): 2.2417023},
     normalise("t km-2 a-1"): {normalise("t hm-2 a-1"): 100.0},
     normalise("MJ mm hm-2 h-1 a-1"): {normalise("hundreds ft tonf in acre-1 h-1 a-1"): 17.02},
     normalise("t hm2 h hm-2 MJ-1 mm-1"): {

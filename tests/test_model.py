@@ -59,9 +59,32 @@ def test_cropland_rule_b_off_cropland_t_on_cropland():
     crop = np.array([[1, 0], [0, 1]], dtype=np.uint8)
     a = csle(1000.0, 0.03, 2.0, np.full((2, 2), 0.5), 1.0, np.full((2, 2), 0.281), cropland=crop)
     np.testing.assert_allclose(a, [[60 * 0.281, 60 * 0.5], [60 * 0.5, 60 * 0.281]], rtol=1e-6)
-    # a float mask with NaN counts NaN as non-cropland
-    a2 = csle(1000.0, 0.03, 2.0, 0.5, 1.0, 0.281, cropland=np.array([np.nan, 1.0]))
+    # booleans work too
+    a2 = csle(1000.0, 0.03, 2.0, 0.5, 1.0, 0.281, cropland=np.array([False, True]))
     np.testing.assert_allclose(a2, [30.0, 60 * 0.281], rtol=1e-6)
+
+
+def test_cropland_nodata_gives_nan_not_a_guess():
+    base = dict(R=np.full(3, 100.0), K=0.03, LS=2.0, B=0.1, E=1.0, T=0.4)
+    a = csle(**base, cropland=np.array([0.0, 1.0, np.nan]))
+    np.testing.assert_allclose(a[:2], [0.6, 2.4], rtol=1e-6)
+    assert np.isnan(a[2])
+    with pytest.raises(ValueRangeError, match="neither 0 .* nor 1"):
+        csle(**base, cropland=np.array([0, 1, 255], dtype=np.uint8))
+    sentinel = raster(np.array([[0, 1, 255]]), "cropland").astype(np.uint8).rio.write_nodata(255)
+    r = raster(np.full((1, 3), 100.0), "R", UNITS["R"])
+    a2 = csle(r, 0.03, 2.0, 0.1, 1.0, 0.4, cropland=sentinel)
+    np.testing.assert_allclose(a2.values[0, :2], [0.6, 2.4], rtol=1e-6)
+    assert np.isnan(a2.values[0, 2])
+
+
+def test_large_arrays_split_over_threads_give_the_same_result_and_checks():
+    f = factors((1500, 1500), seed=5)  # 2.25 Mi cells: more than one thread's share
+    expected = np.prod([f[k].astype(np.float64) for k in "R K LS B E T".split()], axis=0).astype(np.float32)
+    np.testing.assert_array_equal(csle(**f), expected)
+    f["T"][-1, -1] = 2.0  # in the last thread's slice
+    with pytest.raises(ValueRangeError, match="T: 1 of"):
+        csle(**f)
 
 
 def test_nan_propagates():

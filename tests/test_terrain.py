@@ -301,7 +301,7 @@ def test_every_output_keeps_grid():
         assert da.rio.crs.to_epsg() == 4326, name
         assert da.rio.transform() == dem.rio.transform(), name
         assert da.attrs["units"] == vocabulary.get(name).units, name
-    assert fd.dtype == np.uint8 and fd.encoding["_FillValue"] == 255
+    assert fd.dtype == np.uint8 and fd.rio.nodata == 255
 
 
 def test_ls_factor_dask_needs_allow_compute_and_matches():
@@ -364,3 +364,25 @@ def test_bad_inputs():
         t.fill_depressions(projected(plane()).chunk(10))
     with pytest.raises(InputError, match="2-D"):
         t.slope(np.zeros(5), cellsize=1.0)
+
+
+def test_flow_direction_round_trips_through_geotiff_and_align(tmp_path):
+    import erosion
+
+    dem = projected(rough_dem())
+    fd = t.flow_direction(t.fill_depressions(dem))
+    assert fd.rio.nodata == 255
+    path = erosion.write_raster(fd, tmp_path / "fd.tif")
+    back = erosion.open_raster(path, masked=False)
+    assert back.dtype == np.uint8 and back.rio.nodata == 255
+    np.testing.assert_array_equal(back.values, fd.values)
+    (aligned,) = erosion.align(dem, fd, resampling="nearest")
+    np.testing.assert_array_equal(aligned.values, fd.values)
+
+
+def test_flow_accumulation_cell_area_of_the_wrong_shape():
+    from erosion.errors import GridMismatchError
+
+    fd = t.flow_direction(plane(ny=5, nx=4), cellsize=10.0)
+    with pytest.raises(GridMismatchError, match="cell_area of shape"):
+        t.flow_accumulation(fd, cell_area=np.ones((3, 3)))

@@ -44,7 +44,7 @@ def csle_product(R, K, LS, B, E, T, lo, hi, out):
 
 @njit(cache=True, nogil=True)
 def csle_product_cropland(R, K, LS, B, E, T, crop, lo, hi, out):
-    """A = R·K·LS·B·E·T with B = 1 where ``crop`` is true and T = 1 elsewhere."""
+    """A = R·K·LS·B·E·T with B = 1 where ``crop`` is 1, T = 1 where it is 0, NaN where it is 2 (nodata)."""
     l0, l1, l2, l3, l4, l5 = lo[0], lo[1], lo[2], lo[3], lo[4], lo[5]
     h0, h1, h2, h3, h4, h5 = hi[0], hi[1], hi[2], hi[3], hi[4], hi[5]
     b0 = b1 = b2 = b3 = b4 = b5 = valid = False
@@ -56,8 +56,10 @@ def csle_product_cropland(R, K, LS, B, E, T, crop, lo, hi, out):
         b3 |= (b < l3) | (b > h3)
         b4 |= (e < l4) | (e > h4)
         b5 |= (t < l5) | (t > h5)
-        bt = t if crop[i] else b
+        bt = t if crop[i] == 1 else b
         a = np.float64(r) * k * ls * e * bt
+        if crop[i] > 1:
+            a = np.nan
         valid |= a == a
         out[i] = a
     return _flags(b0, b1, b2, b3, b4, b5, valid)

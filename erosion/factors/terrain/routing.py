@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..._array import _validation, check_not_all_nan, check_range, prepare
 from ..._kernels import terrain as k
-from ...errors import InputError
+from ...errors import GridMismatchError, InputError
 from ...grid import check_same_grid, row_areas
 from ._common import REF_BARNES, REF_HICKEY, dem_input, grid2d, whole_grid, wrap
 from .surface import flow_direction
@@ -72,7 +72,11 @@ def flow_accumulation(fdir, *, cell_area=None, allow_compute: bool = False):
     if cell_area is None:
         area = grid2d(row_areas(fdir), fd.shape) if template is not None else np.ones(fd.shape)
     else:
-        area = np.broadcast_to(np.asarray(cell_area, dtype=np.float64), fd.shape)
+        try:
+            area = np.broadcast_to(np.asarray(cell_area, dtype=np.float64), fd.shape)
+        except ValueError:
+            raise GridMismatchError(f"cell_area of shape {np.shape(cell_area)} does not fit the flow-direction grid "
+                                    f"{fd.shape}; pass a scalar (m²) or an array on the same grid") from None
         if not np.all(area >= 0):
             raise InputError("cell_area must be non-negative (m²)")
 

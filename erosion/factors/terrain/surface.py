@@ -47,5 +47,5 @@ def flow_direction(dem, *, cellsize=None, data_validation: str = "raise"):
                 "flag_meanings": "outlet east southeast south southwest west northwest north northeast",
                 "nodata": k.NODATA_DIR})
     if template is not None:
-        res.encoding["_FillValue"] = k.NODATA_DIR
+        res = res.rio.write_nodata(k.NODATA_DIR, encoded=False)
     return res
