@@ -9,6 +9,7 @@ check runs on each block when it is computed.
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -83,7 +84,7 @@ def _run_split(kernel, flats, lo, hi, out, threads: int) -> int:
     if threads <= 1:
         return int(kernel(*flats, lo, hi, out))
     edges = np.linspace(0, out.size, threads + 1).astype(np.int64)
-    parts = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    parts = [slice(a, b) for a, b in itertools.pairwise(edges)]
     with ThreadPoolExecutor(threads) as pool:
         flags = pool.map(lambda s: int(kernel(*(f[s] for f in flats), lo, hi, out[s])), parts)
         return functools.reduce(operator.or_, flags, 0)

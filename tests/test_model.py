@@ -69,7 +69,7 @@ def test_cropland_nodata_gives_nan_not_a_guess():
     a = csle(**base, cropland=np.array([0.0, 1.0, np.nan]))
     np.testing.assert_allclose(a[:2], [0.6, 2.4], rtol=1e-6)
     assert np.isnan(a[2])
-    with pytest.raises(ValueRangeError, match="neither 0 .* nor 1"):
+    with pytest.raises(ValueRangeError, match=r"neither 0 .* nor 1"):
         csle(**base, cropland=np.array([0, 1, 255], dtype=np.uint8))
     sentinel = raster(np.array([[0, 1, 255]]), "cropland").astype(np.uint8).rio.write_nodata(255)
     r = raster(np.full((1, 3), 100.0), "R", UNITS["R"])
