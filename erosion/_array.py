@@ -193,6 +193,7 @@ def apply_cellwise(
     if das:
         check_same_grid(*values, names=names)
         out = xr.apply_ufunc(block, *values, dask="parallelized", output_dtypes=[dtype], keep_attrs=False)
+        out = out.astype(dtype, copy=False)
         return finalize(out, output, das[0], history, references)
     arrays = [np.asarray(v, dtype=np.float64) if np.ndim(v) == 0 else np.asarray(v) for v in values]
     result = block(*arrays)
