@@ -180,9 +180,7 @@ def cell_area(da: xr.DataArray) -> xr.DataArray:
 
     areas = row_areas(da)
     ydim, xdim = da.dims[-2], da.dims[-1]
-    col = xr.DataArray(areas, dims=(ydim,))
-    out = col.broadcast_like(da.isel({d: 0 for d in da.dims[:-2]}, drop=True) if da.ndim > 2 else da)
-    out = out.transpose(ydim, xdim).astype(np.float64)
+    out = xr.DataArray(areas, dims=(ydim,)).broadcast_like(da).transpose(ydim, xdim).astype(np.float64)
     if da.chunks is not None:
         out = out.chunk(dict(zip((ydim, xdim), da.chunks[-2:], strict=True)))
     return finalize(out, "cell_area", da, "cell_area: true cell areas (ellipsoidal for geographic grids)")

@@ -39,10 +39,10 @@ RUSLE_REFERENCES = ("Renard K.G. et al. (1997) Predicting soil erosion by water:
 
 
 def _bounds(spec) -> tuple[np.ndarray, np.ndarray]:
-    lo = np.array([vocabulary.get(v).valid_min for _, v in spec], dtype=object)
-    hi = np.array([vocabulary.get(v).valid_max for _, v in spec], dtype=object)
-    lo = np.array([-np.inf if x is None else x for x in lo], dtype=np.float64)
-    hi = np.array([np.inf if x is None else x for x in hi], dtype=np.float64)
+    """Valid ranges of the factors, from the vocabulary (unbounded = ±inf)."""
+    specs = [vocabulary.get(v) for _, v in spec]
+    lo = np.array([-np.inf if v.valid_min is None else v.valid_min for v in specs], dtype=np.float64)
+    hi = np.array([np.inf if v.valid_max is None else v.valid_max for v in specs], dtype=np.float64)
     return lo, hi
 
 
