@@ -22,7 +22,7 @@ __all__ = ["conversion", "normalise", "same_units"]
 _SUPERSCRIPTS = str.maketrans({"⁻": "-", "¹": "1", "²": "2", "³": "3", "·": " ", "*": " "})
 _SYNONYMS = {"yr": "a", "year": "a", "y": "a", "deg": "degree", "degrees": "degree", "°": "degree",
              "%": "percent", "pct": "percent", "meter": "m", "metre": "m", "meters": "m",
-             "metres": "m", "feet": "ft", "foot": "ft", "km2": "km2"}
+             "metres": "m", "feet": "ft", "foot": "ft"}
 _DIMENSIONLESS = {"", "1", "-", "none", "dimensionless", "unitless", "fraction"}
 
 

@@ -4,32 +4,7 @@ Each accepts scalars, NumPy arrays and xarray DataArrays (dask-backed included) 
 returns the same kind, with units and references on DataArray outputs.
 """
 
-from .terrain import (
-    M_RULES,
-    RILL_RATIOS,
-    S_METHODS,
-    fill_depressions,
-    flow_accumulation,
-    flow_direction,
-    l_factor,
-    ls_factor,
-    m_exponent,
-    s_factor,
-    slope,
-    slope_length,
-)
+from . import terrain
+from .terrain import *  # noqa: F403  (the terrain module's __all__ is the list)
 
-__all__ = [
-    "M_RULES",
-    "RILL_RATIOS",
-    "S_METHODS",
-    "fill_depressions",
-    "flow_accumulation",
-    "flow_direction",
-    "l_factor",
-    "ls_factor",
-    "m_exponent",
-    "s_factor",
-    "slope",
-    "slope_length",
-]
+__all__ = list(terrain.__all__)
