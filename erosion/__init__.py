@@ -4,15 +4,16 @@ The Chinese Soil Loss Equation (CSLE, A = R·K·LS·B·E·T) and RUSLE, their fa
 SL 190-2007 intensity classes and tables of eroded area and the soil and water conservation
 rate by administrative unit, on NumPy arrays and (dask-backed) xarray DataArrays.
 
-``erosion.classify`` and ``erosion.aggregate`` are the functions; their modules are
-``erosion.classify`` in ``sys.modules`` only, imported here first so the names stay bound.
+The functions ``erosion.classify`` and ``erosion.aggregate`` live in the modules
+``erosion.classification`` (with ``tolerable_loss``, ``class_names``, ...) and
+``erosion.aggregation`` (with ``COLUMNS``).
 """
 
 from __future__ import annotations
 
-from . import datasets, errors, factors, vocabulary
-from .aggregate import aggregate
-from .classify import classify
+from . import aggregation, classification, datasets, errors, factors, vocabulary
+from .aggregation import aggregate
+from .classification import classify
 from .errors import (
     ConfigError,
     ErosionError,
@@ -37,9 +38,11 @@ __all__ = [
     "UnknownCodeError",
     "ValueRangeError",
     "aggregate",
+    "aggregation",
     "align",
     "cell_area",
     "check_same_grid",
+    "classification",
     "classify",
     "csle",
     "datasets",

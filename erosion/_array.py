@@ -21,9 +21,9 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from . import __name__ as _pkg
 from . import units as _units
 from . import vocabulary
+from ._attrs import finalize
 from .errors import InputError, UnitsError, ValueRangeError
 from .grid import check_same_grid
 
@@ -36,15 +36,6 @@ _HINTS = {
     "soil_loss": " A must be in t hm-2 a-1; an erosion modulus in t km-2 a-1 is 100 times larger: "
     "set its units attribute to 't km-2 a-1'.",
 }
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("erosion")
-    except Exception:
-        return "unknown"
 
 
 def _validation(value: str) -> Validation:
@@ -130,33 +121,6 @@ def check_not_all_nan(values: np.ndarray, arg: str) -> None:
     if v.size and v.dtype.kind == "f" and not np.isfinite(v).any():
         raise InputError(f"{arg} is entirely NaN/nodata ({v.size} cells): "
                          "check the file, its nodata value and the area it covers")
-
-
-def finalize(out: xr.DataArray, variable: str, template: xr.DataArray | None, history: str,
-             references: str | None = None, extra_attrs: dict | None = None) -> xr.DataArray:
-    """Give an output its name and attributes from the vocabulary, and keep the CRS.
-
-    Attributes are built, never inherited: ``units`` and ``long_name`` come from the
-    vocabulary entry, ``history`` and ``references`` from the calling function.
-    """
-    spec = vocabulary.get(variable)
-    out = out.rename(variable)
-    attrs = spec.cf_attrs()
-    if references:
-        attrs["references"] = references
-    attrs["history"] = f"{_pkg} {_version()}: {history}"
-    if extra_attrs:
-        attrs.update(extra_attrs)
-    out.attrs = attrs
-    if template is not None and "spatial_ref" in template.coords:
-        # xarray drops the attributes (CRS, GeoTransform) of scalar coordinates in
-        # arithmetic and apply_ufunc(keep_attrs=False): restore the template's grid mapping.
-        out = out.assign_coords(spatial_ref=template.coords["spatial_ref"])
-    elif template is not None and template.rio.crs is not None:
-        out = out.rio.write_crs(template.rio.crs)
-    if out.dtype.kind == "f":
-        out.encoding["_FillValue"] = np.nan
-    return out
 
 
 def apply_cellwise(

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=_demo)
     args = parser.parse_args(argv)
     if args.version:
-        from ._array import _version
+        from ._attrs import _version
 
         print(f"erosion {_version()}")
         return 0

@@ -102,7 +102,7 @@ def _plot(classes: xr.DataArray, path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    from .classify import class_names
+    from .classification import class_names
 
     colours = ["#ffffff", "#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#a50026"]
     names = class_names("water")  # code 0 is "no data"

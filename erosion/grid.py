@@ -19,6 +19,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor used throughout)
 import xarray as xr
 
+from ._attrs import finalize
 from .errors import GridMismatchError, InputError
 
 __all__ = ["Grid", "align", "cell_area", "cell_sizes", "check_same_grid", "grid_of", "is_geographic"]
@@ -176,8 +177,6 @@ def cell_area(da: xr.DataArray) -> xr.DataArray:
 
     The result is lazy (dask, chunked like ``da``) when ``da`` is.
     """
-    from ._array import finalize
-
     areas = row_areas(da)
     ydim, xdim = da.dims[-2], da.dims[-1]
     out = xr.DataArray(areas, dims=(ydim,)).broadcast_like(da).transpose(ydim, xdim).astype(np.float64)

@@ -11,7 +11,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erosion.aggregate import COLUMNS, aggregate
+from erosion.aggregation import COLUMNS, aggregate
 from erosion.errors import GridMismatchError, InputError, ValueRangeError
 
 CLASS_COLS = ["slight_km2", "light_km2", "moderate_km2", "intense_km2", "very_intense_km2", "severe_km2"]

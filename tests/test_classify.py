@@ -10,7 +10,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erosion.classify import class_names, classify, loss_thickness, tolerable_loss, tolerable_regions
+from erosion.classification import class_names, classify, loss_thickness, tolerable_loss, tolerable_regions
 from erosion.errors import GridMismatchError, InputError, UnitsError, UnknownCodeError, ValueRangeError
 
 SLIGHT, LIGHT, MODERATE, INTENSE, VERY_INTENSE, SEVERE = 1, 2, 3, 4, 5, 6
