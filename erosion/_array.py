@@ -14,6 +14,7 @@ included) and return the same kind. This module keeps that promise in one place:
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -25,7 +26,7 @@ from . import units as _units
 from . import vocabulary
 from ._attrs import finalize
 from .errors import InputError, UnitsError, ValueRangeError
-from .grid import check_same_grid
+from .grid import same_grid
 
 Validation = Literal["raise", "warn"]
 ArrayLike = float | np.ndarray | xr.DataArray
@@ -36,6 +37,10 @@ _HINTS = {
     "soil_loss": " A must be in t hm-2 a-1; an erosion modulus in t km-2 a-1 is 100 times larger: "
     "set its units attribute to 't km-2 a-1'.",
 }
+
+
+_DEFAULT_HINT = (" Check the input and its units (negative values, percent instead of a 0-1 fraction, "
+                 "or US customary units).")
 
 
 def _validation(value: str) -> Validation:
@@ -52,11 +57,50 @@ def _complain(message: str, validation: Validation, error: type[Exception] = Val
     warnings.warn(message, stacklevel=4)
 
 
+def squeeze_bands(x: xr.DataArray, arg: str) -> xr.DataArray:
+    """A raster with extra dimensions of size 1 (a ``band`` from ``rioxarray.open_rasterio``)
+    without them, said in its history; more than one band is an :class:`InputError`."""
+    if x.ndim <= 2:
+        return x
+    extra = [d for d in x.dims[:-2] if x.sizes[d] == 1]
+    if len(extra) < x.ndim - 2:
+        sizes = ", ".join(f"{d}={n}" for d, n in x.sizes.items())
+        first = next(d for d in x.dims[:-2] if x.sizes[d] > 1)
+        raise InputError(f"{arg} has dims {x.dims} ({sizes}) but a 2-D raster (y, x) is needed: select one "
+                         f"{first} with da.isel({first}=0), or open a single band with erosion.open_raster(path, band=1)")
+    out = x.squeeze(extra, drop=True)
+    out.attrs = dict(x.attrs)
+    note = f"erosion: {arg}: squeezed the single {', '.join(map(str, extra))} dimension"
+    out.attrs["history"] = (str(x.attrs.get("history", "")) + "\n" + note).strip()
+    return out
+
+
+def declared_nodata(x) -> float | None:
+    """The finite nodata sentinel a DataArray declares (``rio.nodata``, ``_FillValue`` or
+    ``missing_value``), or None. A NaN fill inherited by an integer raster is no sentinel."""
+    if not isinstance(x, xr.DataArray):
+        return None
+    candidates = [x.attrs.get("_FillValue"), x.encoding.get("_FillValue"), x.attrs.get("missing_value")]
+    try:
+        candidates.insert(0, x.rio.nodata)
+    except (ValueError, TypeError):  # rioxarray cannot cast a NaN fill to an integer dtype
+        pass
+    for value in candidates:
+        try:
+            v = float(np.asarray(value).reshape(-1)[0]) if value is not None else None
+        except (TypeError, ValueError, IndexError):
+            continue
+        if v is not None and np.isfinite(v):
+            return v
+    return None
+
+
 def prepare(x: ArrayLike, variable: str, *, validation: Validation = "raise", arg: str | None = None) -> ArrayLike:
     """Check the units of one input and convert it to the vocabulary's canonical units.
 
     DataArrays must say their units unless the variable is dimensionless; scalars and NumPy
     arrays are taken to be in canonical units already (documented in every public function).
+    A single band dimension is squeezed first (:func:`squeeze_bands`).
     """
     arg = arg or variable
     if x is None:
@@ -65,6 +109,7 @@ def prepare(x: ArrayLike, variable: str, *, validation: Validation = "raise", ar
         if not isinstance(x, (int, float, np.number, np.ndarray, list, tuple)):
             raise InputError(f"{arg} must be a number, a NumPy array or an xarray.DataArray, not {type(x).__name__}")
         return x
+    x = squeeze_bands(x, arg)
     spec = vocabulary.get(variable)
     given = x.attrs.get("units")
     if given is None:
@@ -94,8 +139,34 @@ def prepare(x: ArrayLike, variable: str, *, validation: Validation = "raise", ar
     return out
 
 
-def check_range(values: np.ndarray, variable: str, validation: Validation, arg: str | None = None) -> None:
-    """Apply the vocabulary's valid range to concrete values (one block or a whole array)."""
+#: Values that files use as nodata; out of range, they are named as a likely undeclared sentinel.
+COMMON_SENTINELS = (-9999.0, -99999.0, -32768.0, -32767.0, 32767.0, 255.0, 65535.0, -3.4028234663852886e38,
+                    -1.0e10, -1.7976931348623157e308)
+
+
+def _nodata_hint(v: np.ndarray, bad: np.ndarray, nodata: float | None) -> str:
+    """Say when out-of-range cells hold a nodata sentinel, and how to mask it."""
+    if nodata is not None:
+        n = int(np.count_nonzero(v[bad] == nodata))
+        if n:
+            return (f" {n} of these cells hold {nodata:g}, the nodata value the raster declares: open it with "
+                    "erosion.open_raster(path) (nodata becomes NaN) or rioxarray.open_rasterio(path, masked=True), "
+                    "or mask it with da.where(da != da.rio.nodata).")
+    values = np.unique(v[bad])
+    if values.size == 1 and any(math.isclose(float(values[0]), s, rel_tol=1e-6) for s in COMMON_SENTINELS):
+        return (f" All of them hold {values[0]:g}, a common nodata sentinel the raster does not declare: declare it "
+                f"with da.rio.write_nodata({values[0]:g}) and open the file masked (erosion.open_raster), or mask it "
+                f"with da.where(da != {values[0]:g}).")
+    return ""
+
+
+def check_range(values: np.ndarray, variable: str, validation: Validation, arg: str | None = None,
+                nodata: float | None = None) -> None:
+    """Apply the vocabulary's valid range to concrete values (one block or a whole array).
+
+    ``nodata`` is the raster's declared sentinel (:func:`declared_nodata`): when out-of-range
+    cells hold it, the message says so and how to mask it.
+    """
     spec = vocabulary.get(variable)
     if spec.valid_min is None and spec.valid_max is None:
         return
@@ -107,10 +178,14 @@ def check_range(values: np.ndarray, variable: str, validation: Validation, arg: 
         high = int(np.count_nonzero(v > spec.valid_max)) if spec.valid_max is not None else 0
     if low or high:
         lo, hi = np.nanmin(v), np.nanmax(v)
+        with np.errstate(invalid="ignore"):
+            bad = (v < (-np.inf if spec.valid_min is None else spec.valid_min)) | \
+                  (v > (np.inf if spec.valid_max is None else spec.valid_max))
+        hint = _nodata_hint(v, bad, nodata) or _HINTS.get(variable, _DEFAULT_HINT)
         _complain(
             f"{arg or variable}: {low + high} of {v.size} cells lie outside the valid range "
             f"[{spec.valid_min}, {spec.valid_max}] {spec.units} of {spec.long_name} "
-            f"({low} below, {high} above; values span {lo:g} to {hi:g}).{_HINTS.get(variable, '')}",
+            f"({low} below, {high} above; values span {lo:g} to {hi:g}).{hint}",
             validation,
         )
 
@@ -146,19 +221,21 @@ def apply_cellwise(
     names = [a for a, _, _ in inputs]
     variables = [v for _, v, _ in inputs]
     values = [prepare(x, v, validation=validation, arg=a) for a, v, x in inputs]
+    nodata = [declared_nodata(v) for v in values]
 
     def block(*arrays):
         if check:
-            for arr, var, arg in zip(arrays, variables, names, strict=True):
-                check_range(arr, var, validation, arg)
+            for arr, var, arg, nd in zip(arrays, variables, names, nodata, strict=True):
+                check_range(arr, var, validation, arg, nd)
         return func(*arrays, **kwargs)
 
     das = [v for v in values if isinstance(v, xr.DataArray)]
     if das:
-        check_same_grid(*values, names=names)
+        values = same_grid(*values, names=names)
+        das = [v for v in values if isinstance(v, xr.DataArray)]
         out = xr.apply_ufunc(block, *values, dask="parallelized", output_dtypes=[dtype], keep_attrs=False)
         out = out.astype(dtype, copy=False)
-        return finalize(out, output, das[0], history, references)
+        return finalize(out, output, das[0], history, references, inputs=das)
     arrays = [np.asarray(v, dtype=np.float64) if np.ndim(v) == 0 else np.asarray(v) for v in values]
     result = block(*arrays)
     if all(np.ndim(v) == 0 for v in values):

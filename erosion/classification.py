@@ -27,10 +27,10 @@ import numpy as np
 import xarray as xr
 
 from . import units as _units
-from ._array import ArrayLike, _complain, _validation, check_range, finalize, prepare
+from ._array import ArrayLike, _complain, _validation, check_range, declared_nodata, finalize, prepare, squeeze_bands
 from ._kernels.classify import intensity_classes
 from .errors import InputError, UnknownCodeError, ValueRangeError
-from .grid import check_same_grid
+from .grid import same_grid
 
 __all__ = [
     "CLASS_CODES",
@@ -137,11 +137,11 @@ def _check_tolerable(t, validation) -> None:
                   "SL 190-2007 tolerable losses are 200, 500 or 1000 t km-2 a-1", validation)
 
 
-def _classify_block(a, tol, *, scale, thresholds, validation):
+def _classify_block(a, tol, *, scale, thresholds, validation, nodata=None):
     a = np.asarray(a)
     if a.dtype.kind not in "fiu":
         a = a.astype(np.float64)
-    check_range(a, "soil_loss", validation, "A")
+    check_range(a, "soil_loss", validation, "A", nodata)
     tol = np.asarray(tol, dtype=np.float64)
     _check_tolerable(tol, validation)
     flat = np.ascontiguousarray(a).reshape(-1)
@@ -192,11 +192,11 @@ def classify(A: ArrayLike, *, kind: str = "water", tolerable=None, data_validati
     scale = 100.0
     if isinstance(A, xr.DataArray) and A.attrs.get("units") is not None \
             and _units.same_units(str(A.attrs["units"]), "t km-2 a-1"):
-        a = A  # already the modulus: no round trip through t hm-2 a-1
+        a = squeeze_bands(A, "A")  # already the modulus: no round trip through t hm-2 a-1
         scale = 1.0
     else:
         a = prepare(A, "soil_loss", validation=validation, arg="A")
-    kwargs = {"scale": scale, "thresholds": thresholds, "validation": validation}
+    kwargs = {"scale": scale, "thresholds": thresholds, "validation": validation, "nodata": declared_nodata(a)}
 
     if not isinstance(a, xr.DataArray):
         if isinstance(tol, xr.DataArray):
@@ -215,7 +215,7 @@ def classify(A: ArrayLike, *, kind: str = "water", tolerable=None, data_validati
     import rioxarray  # noqa: F401  (registers the .rio accessor: CRS is kept on the output)
 
     if isinstance(tol, xr.DataArray):
-        check_same_grid(a, tol, names=["A", "tolerable"])
+        a, tol = same_grid(a, tol, names=["A", "tolerable"])
         tol = tol.astype(np.float64)
         if a.chunks is not None:
             tol = tol.chunk(dict(zip(a.dims, a.chunks, strict=True)))
@@ -240,5 +240,5 @@ def classify(A: ArrayLike, *, kind: str = "water", tolerable=None, data_validati
     }
     if not isinstance(tol, xr.DataArray):
         extra["tolerable_soil_loss"] = float(tol)
-    return finalize(out, "erosion_intensity_class", A, f"classify(kind={kind!r}): SL 190-2007 intensity classes",
-                    REFERENCES, extra_attrs=extra)
+    return finalize(out, "erosion_intensity_class", a, f"classify(kind={kind!r}): SL 190-2007 intensity classes",
+                    REFERENCES, extra_attrs=extra, inputs=[tol])

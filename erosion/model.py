@@ -18,10 +18,10 @@ import numpy as np
 import xarray as xr
 
 from . import vocabulary
-from ._array import ArrayLike, Validation, _complain, _validation, finalize, prepare
+from ._array import ArrayLike, Validation, _complain, _validation, check_range, declared_nodata, finalize, prepare
 from ._kernels.model import VALID_BIT, csle_product, csle_product_cropland, rusle_product
 from .errors import InputError
-from .grid import check_same_grid
+from .grid import same_grid
 
 __all__ = ["csle", "rusle"]
 
@@ -90,11 +90,13 @@ def _run_split(kernel, flats, lo, hi, out, threads: int) -> int:
         return functools.reduce(operator.or_, flags, 0)
 
 
-def _product(spec, arrays, cropland, validation: Validation, out: np.ndarray | None = None, threads: int = 1):
+def _product(spec, arrays, cropland, validation: Validation, out: np.ndarray | None = None, threads: int = 1,
+             nodata=None):
     """Run the kernel on concrete arrays (one block or a whole array) and apply its checks.
 
     Returns the product and whether any cell of it is a number. ``threads`` > 1 splits the
     loop over threads: eager NumPy calls only, since inside dask blocks dask owns parallelism.
+    ``nodata`` holds the factors' declared nodata sentinels, named in range errors.
     """
     arrays = [np.asarray(a) for a in arrays]
     shapes = [a.shape for a in arrays] + ([] if cropland is None else [np.shape(cropland)])
@@ -113,12 +115,7 @@ def _product(spec, arrays, cropland, validation: Validation, out: np.ndarray | N
     flags = _run_split(kernel, flats, lo, hi, out.reshape(-1), threads)
     for j, (name, var) in enumerate(spec):
         if flags >> j & 1:
-            v = vocabulary.get(var)
-            with np.errstate(invalid="ignore"):
-                n_bad = int(np.count_nonzero((arrays[j] < lo[j]) | (arrays[j] > hi[j])))
-            _complain(f"{name}: {n_bad} of {arrays[j].size} cells lie outside the valid range "
-                      f"[{lo[j]:g}, {hi[j]:g}] {v.units} of the {v.long_name}; check the input and its units "
-                      "(negative values, percent instead of a 0-1 fraction, or US customary units)", validation)
+            check_range(arrays[j], var, validation, name, None if nodata is None else nodata[j])
     return out, bool(flags >> VALID_BIT & 1)
 
 
@@ -129,21 +126,24 @@ def _soil_loss(spec, values: dict, cropland, validation: str, history: str, refe
     prepared = [prepare(values[n], var, validation=validation, arg=n) for n, var in spec]
     if cropland is not None:
         cropland = prepare(cropland, "cropland", validation=validation, arg="cropland")
-        if isinstance(cropland, xr.DataArray) and cropland.dtype.kind in "iu" and cropland.rio.nodata is not None:
-            cropland = cropland.where(cropland != cropland.rio.nodata)  # the sentinel becomes NaN: A is NaN there
+        sentinel = declared_nodata(cropland)
+        if isinstance(cropland, xr.DataArray) and cropland.dtype.kind in "iu" and sentinel is not None:
+            cropland = cropland.where(cropland != sentinel)  # the sentinel becomes NaN: A is NaN there
     everything = [*prepared, *([] if cropland is None else [cropland])]
     das = [x for x in everything if isinstance(x, xr.DataArray)]
     if das:
         if out is not None:
             raise InputError("out= is for NumPy inputs only; DataArray inputs return a new DataArray")
-        check_same_grid(*everything, names=[*names, "cropland"][: len(everything)])
+        nodata = [declared_nodata(x) for x in prepared]
+        everything = same_grid(*everything, names=[*names, "cropland"][: len(everything)])
+        das = [x for x in everything if isinstance(x, xr.DataArray)]
 
         def block(*arrays):
             crop = arrays[len(spec)] if cropland is not None else None
-            return _product(spec, arrays[: len(spec)], crop, validation, threads=1)[0]
+            return _product(spec, arrays[: len(spec)], crop, validation, threads=1, nodata=nodata)[0]
 
         out = xr.apply_ufunc(block, *everything, dask="parallelized", output_dtypes=[np.float32], keep_attrs=False)
-        return finalize(out, "soil_loss", das[0], history, references)
+        return finalize(out, "soil_loss", das[0], history, references, inputs=das)
 
     n_cells = int(np.prod(np.broadcast_shapes(*(np.shape(x) for x in everything))))
     result, any_valid = _product(spec, prepared, cropland, validation, out, threads=_threads(n_cells))

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from ..._array import check_not_all_nan, check_range, finalize, prepare
+from ..._array import check_not_all_nan, check_range, declared_nodata, finalize, prepare
 from ...errors import InputError
-from ...grid import cell_sizes
+from ...grid import cell_sizes, north_up
 
 REF_HORN = "Horn, B.K.P. (1981) Hill shading and the reflectance map. Proc. IEEE 69(1):14-47"
 REF_BARNES = ("Barnes, R., Lehman, C., Mulla, D. (2014) Priority-flood: an optimal depression-filling and "
@@ -41,7 +41,9 @@ def dem_input(dem, cellsize, validation, *, arg: str = "dem", variable: str = "d
     """Check a DEM-like input: returns (data as float64 numpy or dask, dx, dy per row, template).
 
     DataArrays take their true per-row cell sizes from :func:`erosion.grid.cell_sizes` unless
-    ``cellsize`` overrides them; NumPy arrays need ``cellsize`` (metres).
+    ``cellsize`` overrides them; NumPy arrays need ``cellsize`` (metres). Data and cell sizes
+    come north-up (:func:`erosion.grid.north_up`): kernels see rows from north to south and
+    columns from west to east whatever the raster's order; :func:`wrap` puts results back.
     """
     dem = prepare(dem, variable, validation=validation, arg=arg)
     if isinstance(dem, xr.DataArray):
@@ -52,7 +54,8 @@ def dem_input(dem, cellsize, validation, *, arg: str = "dem", variable: str = "d
         else:
             c = _cellsize(cellsize)
             dx, dy = np.full(dem.shape[0], c[0]), np.full(dem.shape[0], c[1])
-        data = dem.data.astype(np.float64)
+        data = north_up(dem.data.astype(np.float64), dem)
+        dx, dy = north_up(dx, dem), north_up(dy, dem)
         template = dem
     else:
         data = np.asarray(dem, dtype=np.float64)
@@ -66,7 +69,7 @@ def dem_input(dem, cellsize, validation, *, arg: str = "dem", variable: str = "d
         template = None
     if not is_dask(data):
         check_not_all_nan(data, arg)
-        check_range(data, variable, validation, arg)
+        check_range(data, variable, validation, arg, declared_nodata(template))
     return data, dx, dy, template
 
 
@@ -75,13 +78,13 @@ def grid2d(per_row: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.broadcast_to(np.asarray(per_row, dtype=np.float64)[:, None], shape)
 
 
-def stencil(func: Callable, data, dx, dy, dtype, validation, variable: str = "dem"):
+def stencil(func: Callable, data, dx, dy, dtype, validation, variable: str = "dem", nodata: float | None = None):
     """Run a 3×3 kernel ``func(z, dx2d, dy2d)`` on NumPy or dask data (map_overlap, depth 1).
 
     Outside the grid is NaN (missing), so every chunking gives the same result.
     """
     def block(z, bdx, bdy):
-        check_range(z, variable, validation)
+        check_range(z, variable, validation, nodata=nodata)
         return func(z, bdx, bdy)
 
     if not is_dask(data):
@@ -120,8 +123,9 @@ def whole_grid(func: Callable, arrays: list, dtype, allow_compute: bool, what: s
 
 def wrap(result, template: xr.DataArray | None, variable: str, history: str, references: str,
          extra_attrs: dict | None = None):
-    """NumPy result for NumPy input; a finalized DataArray on the template's grid otherwise."""
+    """NumPy result for NumPy input; a finalized DataArray on the template's grid (and in its
+    row and column order) otherwise."""
     if template is None:
         return result
-    out = xr.DataArray(result, dims=template.dims, coords=template.coords)
+    out = xr.DataArray(north_up(result, template), dims=template.dims, coords=template.coords)
     return finalize(out, variable, template, history, references, extra_attrs)

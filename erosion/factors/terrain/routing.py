@@ -2,7 +2,7 @@
 
 These functions need the whole grid at once. NumPy and in-memory DataArrays are processed
 directly; dask-backed input is refused unless ``allow_compute=True``, which gathers the grid
-into one block lazily (see docs/decisions/0002-flats-epsilon-fill.md). Tiled routing is planned.
+into one block lazily (see docs/decisions/0002-flats-epsilon-fill-and-in-memory-routing.md). Tiled routing is planned.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import xarray as xr
 from ..._array import _validation, check_not_all_nan, check_range, prepare
 from ..._kernels import terrain as k
 from ...errors import GridMismatchError, InputError
-from ...grid import check_same_grid, row_areas
+from ...grid import north_up, row_areas, same_grid
 from ._common import REF_BARNES, REF_HICKEY, dem_input, grid2d, whole_grid, wrap
 from .surface import flow_direction
 
@@ -45,7 +45,7 @@ def fill_depressions(dem, *, allow_compute: bool = False, data_validation: str =
 
 def _fdir_input(fdir, arg="fdir"):
     fdir = prepare(fdir, "flow_direction", arg=arg)
-    data = fdir.data if isinstance(fdir, xr.DataArray) else np.asarray(fdir)
+    data = north_up(fdir.data, fdir) if isinstance(fdir, xr.DataArray) else np.asarray(fdir)
     if data.ndim != 2:
         raise InputError(f"{arg} must be a 2-D raster of D8 codes, got shape {data.shape}")
     if data.dtype.kind not in "iu":
@@ -70,8 +70,12 @@ def flow_accumulation(fdir, *, cell_area=None, allow_compute: bool = False):
     fdir, fd = _fdir_input(fdir)
     template = fdir if isinstance(fdir, xr.DataArray) else None
     if cell_area is None:
-        area = grid2d(row_areas(fdir), fd.shape) if template is not None else np.ones(fd.shape)
+        area = grid2d(north_up(row_areas(fdir), fdir), fd.shape) if template is not None else np.ones(fd.shape)
     else:
+        if isinstance(cell_area, xr.DataArray) and template is not None:
+            cell_area = north_up(same_grid(fdir, cell_area, names=["fdir", "cell_area"])[1].values, fdir)
+        elif template is not None and np.ndim(cell_area) == 2:
+            cell_area = north_up(np.asarray(cell_area), fdir)  # given in the raster's row order
         try:
             area = np.broadcast_to(np.asarray(cell_area, dtype=np.float64), fd.shape)
         except ValueError:
@@ -120,8 +124,9 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
     if fdir is None:
         dem = fill_depressions(dem, allow_compute=allow_compute, data_validation=validation)
         fdir = flow_direction(dem, cellsize=cellsize, data_validation=validation)
-    check_same_grid(dem, fdir, *([slope] if slope is not None else []),
-                    names=["dem", "fdir", "slope"][: 2 + (slope is not None)])
+    dem, fdir, *rest = same_grid(dem, fdir, *([slope] if slope is not None else []),
+                                 names=["dem", "fdir", "slope"][: 2 + (slope is not None)])
+    slope = rest[0] if rest else None
     data, dx, dy, template = dem_input(dem, cellsize, validation)
     _, fd = _fdir_input(fdir)
     if fd.shape != data.shape:
@@ -129,7 +134,8 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
     arrays = [data, fd]
     if slope is not None:
         slope = prepare(slope, "slope", validation=validation, arg="slope")
-        arrays.append(slope.data if isinstance(slope, xr.DataArray) else np.asarray(slope, dtype=np.float64))
+        arrays.append(north_up(slope.data, slope) if isinstance(slope, xr.DataArray)
+                      else np.asarray(slope, dtype=np.float64))
     dx2, dy2 = grid2d(dx, data.shape), grid2d(dy, data.shape)
 
     def run(z, f, s=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._array import _validation
+from ..._array import _validation, declared_nodata
 from ..._kernels import terrain as k
 from ._common import REF_D8, REF_HORN, dem_input, stencil, wrap
 
@@ -25,7 +25,7 @@ def slope(dem, *, cellsize=None, data_validation: str = "raise"):
     """
     validation = _validation(data_validation)
     data, dx, dy, template = dem_input(dem, cellsize, validation)
-    out = stencil(k.horn_slope, data, dx, dy, np.float32, validation)
+    out = stencil(k.horn_slope, data, dx, dy, np.float32, validation, nodata=declared_nodata(template))
     return wrap(out, template, "slope", "slope: Horn (1981) 3x3 gradient on true cell sizes", REF_HORN)
 
 
@@ -41,7 +41,7 @@ def flow_direction(dem, *, cellsize=None, data_validation: str = "raise"):
     """
     validation = _validation(data_validation)
     data, dx, dy, template = dem_input(dem, cellsize, validation)
-    out = stencil(k.d8_direction, data, dx, dy, np.uint8, validation)
+    out = stencil(k.d8_direction, data, dx, dy, np.uint8, validation, nodata=declared_nodata(template))
     res = wrap(out, template, "flow_direction", "flow_direction: D8 steepest descent, true distances", REF_D8,
                {"flag_values": np.array([0, 1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8),
                 "flag_meanings": "outlet east southeast south southwest west northwest north northeast",
