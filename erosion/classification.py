@@ -1,7 +1,7 @@
 """Soil-erosion intensity classes (SL 190-2007) and tolerable soil loss by region.
 
 The erosion modulus M = 100·A t·km⁻²·a⁻¹ (A in t·hm⁻²·a⁻¹) is classified with the
-library's boundary rule (methods.md §7.2; docs/decisions/0005-class-boundaries.md)::
+library's boundary rule (docs/methods/classification.md; docs/decisions/0005-class-boundaries.md)::
 
     1 slight        M < T_tol
     2 light         T_tol ≤ M ≤ 2 500
@@ -78,7 +78,7 @@ def tolerable_regions() -> dict[str, float]:
 
 
 def tolerable_loss(region: str) -> float:
-    """Tolerable soil loss T_tol of a region in t·km⁻²·a⁻¹ (SL 190-2007; methods.md §7.1).
+    """Tolerable soil loss T_tol of a region in t·km⁻²·a⁻¹ (SL 190-2007; docs/methods/classification.md).
 
     ``region`` is an English key (``"loess_plateau"`` 1000, ``"black_soil"`` 200,
     ``"northern_rocky_mountain"`` 200, ``"southern_red_soil"`` 500,
@@ -182,7 +182,7 @@ def classify(A: ArrayLike, *, kind: str = "water", tolerable=None, data_validati
     nodata 0 and A's CRS for a DataArray.
 
     Reference: SL 190-2007 土壤侵蚀分类分级标准 (MWR), water Table 3 and the wind table;
-    boundary rule of methods.md §7.2 (docs/decisions/0005-class-boundaries.md).
+    boundary rule of docs/methods/classification.md (docs/decisions/0005-class-boundaries.md).
     """
     validation = _validation(data_validation)
     scheme = _scheme(kind)

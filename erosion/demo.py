@@ -9,7 +9,7 @@ chain, not a soil-loss estimate for Tennessee:
 - cropland = cells with slope < 5° (so B is not applied there and T is);
 - B = 0.01 off cropland (closed forest, which covers most of these ridges);
 - E = 1 (no engineering measures mapped);
-- T = 0.431 on cropland (contour tillage, Guo et al. 2013, an [R] value in methods.md §6.2);
+- T = 0.431 on cropland (contour tillage, Guo et al. 2013, a recalled value, see docs/methods/model.md);
 - tolerable soil loss 500 t·km⁻²·a⁻¹ (the SL 190-2007 value of China's humid southern hills);
 - units: a 3 × 3 grid of blocks over the DEM, ids 1-9.
 """
@@ -101,6 +101,7 @@ def _plot(classes: xr.DataArray, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
 
     from .classification import class_names
 
@@ -109,13 +110,17 @@ def _plot(classes: xr.DataArray, path: Path) -> Path:
     cmap, norm = ListedColormap(colours), BoundaryNorm(np.arange(-0.5, 7.5), 7)
     fig, ax = plt.subplots(figsize=(8, 6.5), dpi=110)
     left, bottom, right, top = classes.rio.bounds()
-    im = ax.imshow(classes.values, cmap=cmap, norm=norm, extent=(left, right, bottom, top), interpolation="nearest")
+    south_up = classes.sizes[classes.rio.y_dim] > 1 and float(classes[classes.rio.y_dim][0]) < float(
+        classes[classes.rio.y_dim][-1])
+    ax.imshow(classes.values, cmap=cmap, norm=norm, extent=(left, right, bottom, top), interpolation="nearest",
+              origin="lower" if south_up else "upper")
     ax.set_aspect(1 / np.cos(np.radians((top + bottom) / 2)))
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     ax.set_title("Soil erosion intensity (SL 190-2007), Jacksboro DEM\nillustrative R, K, B, E, T: see README")
-    bar = fig.colorbar(im, ax=ax, ticks=range(7), shrink=0.8)
-    bar.ax.set_yticklabels(names)
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=n.replace("_", " ")) for c, n in zip(colours, names, strict=True)]
+    ax.legend(handles=handles[1:] + handles[:1], loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+              title="intensity class")
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, bbox_inches="tight")
     plt.close(fig)

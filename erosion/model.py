@@ -165,7 +165,7 @@ def csle(R: ArrayLike, K: ArrayLike, LS: ArrayLike, B: ArrayLike = 1.0, E: Array
     (B, E, T in [0, 1]). DataArrays in other known units are converted; plain numbers and
     NumPy arrays are taken in these units. With a ``cropland`` mask (1 or True = cropland,
     0 = other land, NaN or the raster's nodata sentinel = unknown, giving NaN A), B is not
-    applied on cropland and T only on cropland, as in national monitoring (methods.md §1.1);
+    applied on cropland and T only on cropland, as in national monitoring (docs/methods/model.md);
     without it every factor multiplies everywhere. NaN in any factor
     gives NaN. Out-of-range factors raise :class:`~erosion.errors.ValueRangeError`
     (``data_validation="warn"`` only warns). For NumPy inputs, ``out`` may be a preallocated

@@ -1,7 +1,7 @@
 """Units at the boundary: recognise spellings, convert to the vocabulary's canonical units.
 
 Conversions happen once, when data enters a public function; kernels only ever see the
-canonical units of ``erosion/data/variables.toml``. Factors are from methods.md §1.3:
+canonical units of ``erosion/data/variables.toml``. Factors (docs/methods/grids-and-units.md):
 R 17.02 (US → SI), K 0.1317, A 2.242 short ton/acre → t/ha (``short_ton acre-1 a-1``;
 ``t`` always means the metric tonne, 2.471 t/acre → t/ha), 1 t/ha = 100 t/km².
 """
@@ -54,21 +54,20 @@ def _percent_to_degree(x):
     return np.degrees(np.arctan(np.asarray(x, dtype=np.float64) / 100.0))
 
 
-# For each canonical key: other spellings (normalised) and how to convert from them.
-_CONVERSIONS: dict[str, dict[str, float | Callable]] = {
-    normalise("m"): {normalise("km"): 1000.0, normalise("ft"): 0.3048, normalise("cm"): 0.01},
-    normalise("m2"): {normalise("km2"): 1.0e6, normalise("ha"): 1.0e4},
-    normalise("degree"): {normalise("percent"): _percent_to_degree, normalise("radian"): np.degrees},
-    normalise("t hm-2 a-1"): {normalise("t km-2 a-1"): 0.01, normalise("kg m-2 a-1"): 10.0,
-                              # t is the metric tonne; US "tons per acre" are short tons (2.242)
-                              normalise("t acre-1 a-1"): 2.4710538, normalise("short_ton acre-1 a-1"): 2.2417023},
-    normalise("t km-2 a-1"): {normalise("t hm-2 a-1"): 100.0},
-    normalise("MJ mm hm-2 h-1 a-1"): {normalise("hundreds ft tonf in acre-1 h-1 a-1"): 17.02},
-    normalise("t hm2 h hm-2 MJ-1 mm-1"): {
-        normalise("t acre h hundreds-1 acre-1 ft-1 tonf-1 in-1"): 0.1317,
-        normalise("short_ton acre h hundreds-1 acre-1 ft-1 tonf-1 in-1"): 0.1317,
-    },
+# For each canonical unit: other units (as people write them) and how to convert from them.
+_SPELLED: dict[str, dict[str, float | Callable]] = {
+    "m": {"km": 1000.0, "ft": 0.3048, "cm": 0.01},
+    "m2": {"km2": 1.0e6, "ha": 1.0e4},
+    "degree": {"percent": _percent_to_degree, "radian": np.degrees},
+    "t hm-2 a-1": {"t km-2 a-1": 0.01, "kg m-2 a-1": 10.0,
+                   # t is the metric tonne; US "tons per acre" are short tons (2.242)
+                   "t acre-1 a-1": 2.4710538, "short_ton acre-1 a-1": 2.2417023},
+    "t km-2 a-1": {"t hm-2 a-1": 100.0},
+    "MJ mm hm-2 h-1 a-1": {"hundreds ft tonf in acre-1 h-1 a-1": 17.02},
+    "t hm2 h hm-2 MJ-1 mm-1": {"t acre h hundreds-1 acre-1 ft-1 tonf-1 in-1": 0.1317,
+                               "short_ton acre h hundreds-1 acre-1 ft-1 tonf-1 in-1": 0.1317},
 }
+_CONVERSIONS = {normalise(dst): {normalise(src): f for src, f in spelled.items()} for dst, spelled in _SPELLED.items()}
 
 
 def same_units(a: str, b: str) -> bool:
@@ -89,7 +88,7 @@ def conversion(from_units: str, variable: str) -> float | Callable | None:
     try:
         return _CONVERSIONS[dst][src]
     except KeyError:
-        known = [target] + [k for k in _CONVERSIONS.get(dst, {})]
+        known = [target] + next((list(v) for k, v in _SPELLED.items() if normalise(k) == dst), [])
         raise UnitsError(
             f"{variable}: units {from_units!r} cannot be converted to {target!r}; "
             f"accepted units are {known}. Fix the 'units' attribute or convert the data first."
