@@ -99,6 +99,11 @@ def grid_of(da: xr.DataArray) -> Grid:
         cell = max(abs(implied[0]), abs(implied[4]))
         if not np.allclose(implied, cached, rtol=0.0, atol=1e-6 * cell):
             transform = implied  # the cached transform contradicts the coordinates: it is stale
+            if np.allclose(np.abs(implied[::4]), np.abs(cached[::4]), rtol=0.0, atol=1e-6 * cell):
+                # flipped or shifted (sortby, isel): keep the cached cell size, exact where coordinates round
+                a, e = np.copysign(cached[0], implied[0]), np.copysign(cached[4], implied[4])
+                dims = _spatial_dims(da)
+                transform = (a, 0.0, float(da[dims[1]][0]) - a / 2.0, 0.0, e, float(da[dims[0]][0]) - e / 2.0)
     return Grid(crs=crs, transform=transform, shape=tuple(da.shape[-2:]))
 
 

@@ -1,8 +1,9 @@
 """Raster input and output: GeoTIFF (and COG) through rioxarray, nodata ↔ NaN, atomic writes.
 
 In memory, float rasters hold NaN where the file has nodata; integer rasters (classes, codes,
-unit labels) can be kept as integers with their sentinel (``masked=False``). On disk a proper
-nodata value is always written. ``units`` and ``long_name`` travel as GeoTIFF tags, so a
+unit labels) stay integers with their sentinel recorded as ``da.rio.nodata``, unless the caller
+says they are a quantity (docs/decisions/0009-integer-rasters-stay-integer.md). On disk a
+proper nodata value is always written. ``units`` and ``long_name`` travel as GeoTIFF tags, so a
 written raster opens with the same attributes.
 """
 
@@ -22,7 +23,7 @@ from affine import Affine
 
 from . import units as _units
 from . import vocabulary
-from ._array import Validation, _validation, prepare
+from ._array import Validation, _validation, prepare, squeeze_bands
 from .errors import InputError, MissingFileError, UnitsError
 
 __all__ = ["open_raster", "write_raster"]
@@ -49,6 +50,20 @@ def _auto_chunks(path: str) -> dict[str, tuple[int, ...]]:
     return dict(zip(("band", "y", "x"), chunks, strict=True))
 
 
+def _auto_masked(path: str, units: str | None, spec: vocabulary.Variable | None) -> bool:
+    """``masked=None``: mask float files, and integer files the caller declares a quantity
+    (dimensional ``units`` or ``variable``) or that are packed (scale/offset)."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        if not src.dtypes or np.dtype(src.dtypes[0]).kind == "f":
+            return True
+        if any(s != 1.0 or o != 0.0 for s, o in zip(src.scales, src.offsets, strict=True)):
+            return True
+    declared = [u for u in (units, spec.units if spec else None) if u]
+    return any(_units.normalise(u) != "1" for u in declared)
+
+
 def open_raster(
     path: PathLike,
     *,
@@ -56,7 +71,7 @@ def open_raster(
     variable: str | None = None,
     chunks: int | str | Mapping[str, int] | None = None,
     band: int = 1,
-    masked: bool = True,
+    masked: bool | None = None,
     data_validation: Validation = "raise",
 ) -> xr.DataArray:
     """Open one band of a raster file as a 2-D DataArray (y, x) with its CRS.
@@ -78,9 +93,11 @@ def open_raster(
     band
         1-based band number.
     masked
-        ``True`` (default): nodata becomes NaN and integer rasters become float. ``False``:
-        the values keep their dtype and the sentinel stays in the data, recorded as
-        ``da.rio.nodata`` (``_FillValue``); use it for classes, codes and unit labels.
+        ``None`` (default, "auto"): float rasters get NaN for nodata; integer rasters (labels,
+        classes, codes, land use) keep their dtype and their sentinel, recorded as
+        ``da.rio.nodata``, unless dimensional ``units``, a ``variable`` with dimensional units
+        or a scale/offset in the file say they are a quantity: then they are masked as float.
+        ``True``: always mask (nodata → NaN, integers become float). ``False``: never mask.
     data_validation
         ``"raise"`` or ``"warn"`` when a ``variable`` with units is opened without any.
         Valid ranges are checked by the functions that use the data, block by block.
@@ -98,6 +115,8 @@ def open_raster(
     try:
         if chunks is True or chunks == "auto":
             chunks = _auto_chunks(text)
+        if masked is None:
+            masked = _auto_masked(text, units, spec)
         opened = rioxarray.open_rasterio(text, masked=masked, mask_and_scale=masked, chunks=chunks)
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(f"cannot read raster {text!r}: {exc}") from exc
@@ -156,11 +175,23 @@ def _fits(value: float, dtype: np.dtype) -> bool:
     return float(value).is_integer() and info.min <= value <= info.max
 
 
+def _nodata(da: xr.DataArray) -> float | None:
+    """``da.rio.nodata``, or None for an integer raster whose fill value is inherited from a float
+    raster (``dem.copy(data=labels)``): NaN, or a value outside its range; rioxarray raises on both."""
+    try:
+        value = da.rio.nodata
+    except (ValueError, OverflowError):
+        return None
+    if value is not None and da.dtype.kind in "iub" and np.isnan(value):
+        return None
+    return value
+
+
 def _int_nodata(da: xr.DataArray, nodata: float | None) -> int | None:
     """The sentinel to write for an integer raster (None = write no nodata)."""
     flags = np.atleast_1d(np.asarray(da.attrs.get("flag_values", []))).tolist()
     if nodata is None:
-        for candidate in (da.rio.nodata, da.attrs.get("missing_value"), da.encoding.get("missing_value")):
+        for candidate in (_nodata(da), da.attrs.get("missing_value"), da.encoding.get("missing_value")):
             if candidate is not None and not (isinstance(candidate, float) and np.isnan(candidate)):
                 nodata = candidate
                 break
@@ -181,6 +212,8 @@ def _int_nodata(da: xr.DataArray, nodata: float | None) -> int | None:
 
 
 def _prepare_for_disk(da: xr.DataArray, nodata: float | None) -> xr.DataArray:
+    if isinstance(da, xr.DataArray):
+        da = squeeze_bands(da, "write_raster: da")
     if not isinstance(da, xr.DataArray) or da.ndim != 2:
         raise InputError(f"write_raster needs a 2-D xarray.DataArray (y, x); got {type(da).__name__} "
                          f"with ndim={getattr(da, 'ndim', '?')}")
@@ -234,13 +267,17 @@ def write_raster(
 ) -> Path:
     """Write a 2-D DataArray to a GeoTIFF (or a Cloud-Optimized GeoTIFF), atomically.
 
+    A single ``band`` dimension (``rioxarray.open_rasterio``) is squeezed; several bands are an
+    :class:`InputError`: select one with ``da.isel(band=0)``.
+
     The file is written next to ``path`` under a temporary name and moved into place only when
     complete: a failure leaves any existing file untouched and no temporary file behind.
 
     Nodata: float rasters store NaN, or ``nodata`` if given, or the sentinel ``da.rio.nodata``
     of data opened with ``masked=False`` (NaN cells are written as that value).
     Integer rasters store ``nodata`` if given, else ``da.rio.nodata``/``missing_value``, else 0
-    for class rasters (``flag_values``) and uint8; otherwise no nodata is declared.
+    for class rasters (``flag_values``) and uint8; otherwise no nodata is declared. A NaN fill
+    value inherited from a float raster (``dem.copy(data=labels)``) is ignored.
     CRS, transform and attributes (``units``, ``long_name``, ... as tags) are kept.
     Dask-backed arrays are written chunk by chunk under ``lock`` (a ``threading.Lock`` by
     default; pass a ``distributed.Lock`` on a cluster). ``cog=True`` writes a tiled GeoTIFF

@@ -88,7 +88,7 @@ def conversion(from_units: str, variable: str) -> float | Callable | None:
     try:
         return _CONVERSIONS[dst][src]
     except KeyError:
-        known = [target] + next((list(v) for k, v in _SPELLED.items() if normalise(k) == dst), [])
+        known = [target, *next((list(v) for k, v in _SPELLED.items() if normalise(k) == dst), [])]
         raise UnitsError(
             f"{variable}: units {from_units!r} cannot be converted to {target!r}; "
             f"accepted units are {known}. Fix the 'units' attribute or convert the data first."

@@ -58,13 +58,14 @@ def test_small_table_by_hand():
     classes = np.array([[1, 2, 3], [0, 6, 1]], dtype=np.uint8)
     units = np.array([[7, 7, 8], [7, 8, -1]])
     df = aggregate(classes, units, cell_area=1.0e6)  # 1 km² cells
-    assert list(df.columns) == COLUMNS
+    assert list(df.columns) == [*COLUMNS, "coverage_pct"]
     assert df.index.name == "unit"
     assert df.index.tolist() == [7, 8]
     assert df.loc[7, "land_km2"] == 2 and df.loc[7, "slight_km2"] == 1 and df.loc[7, "light_km2"] == 1
     assert df.loc[8, "moderate_km2"] == 1 and df.loc[8, "severe_km2"] == 1 and df.loc[8, "eroded_km2"] == 2
     assert df.loc[7, "conservation_rate_pct"] == 50.0
     assert df.loc[8, "conservation_rate_pct"] == 0.0
+    np.testing.assert_allclose(df["coverage_pct"], [200 / 3, 100.0])  # unit 7 has one no-data cell of three
 
 
 def test_invariants_and_whole_grid_totals():
@@ -73,17 +74,19 @@ def test_invariants_and_whole_grid_totals():
         df = aggregate(classes, units, wind=w, cell_area=CELL * CELL)
         check_invariants(df)
         whole = aggregate(classes, np.where(units >= 0, 1, -1), wind=w, cell_area=CELL * CELL)
-        np.testing.assert_allclose(df.drop(columns="conservation_rate_pct").sum().to_numpy(),
-                                   whole.drop(columns="conservation_rate_pct").iloc[0].to_numpy(), rtol=1e-12)
+        ratios = ["conservation_rate_pct", "coverage_pct"]
+        np.testing.assert_allclose(df.drop(columns=ratios).sum().to_numpy(),
+                                   whole.drop(columns=ratios).iloc[0].to_numpy(), rtol=1e-12)
 
 
 def test_large_sparse_ids_and_unit_ids():
     classes, _, units = sample(1)
     df = aggregate(classes, units, cell_area=900.0)
     assert df.index.tolist() == [5, 610102, 610103, 610104]
-    chosen = aggregate(classes, units, cell_area=900.0, unit_ids=[610104, 999999, 5])
+    chosen = aggregate(classes, units, cell_area=900.0, zone_ids=[610104, 999999, 5])
     assert chosen.index.tolist() == [610104, 999999, 5]
     assert chosen.loc[999999, "land_km2"] == 0 and np.isnan(chosen.loc[999999, "conservation_rate_pct"])
+    assert np.isnan(chosen.loc[999999, "coverage_pct"])
     assert_frames_close(chosen.loc[[610104, 5]], df.loc[[610104, 5]])
 
 
@@ -154,12 +157,17 @@ def test_geodataframe_units_equal_label_raster():
 
     gdf = gpd.GeoDataFrame({"code": [610102, 610103]}, geometry=[cell_box(3, 15, 5, 20), cell_box(20, 38, 10, 45)],
                            crs="EPSG:32649")
+    core = [*COLUMNS, "water_eroded_km2", "wind_eroded_km2"]
     expected = aggregate(raster(classes), raster(labels), wind=raster(wind))
     got = aggregate(raster(classes), gdf, wind=raster(wind), id_column="code")
-    assert_frames_close(got, expected)
+    assert list(got.columns) == [*core, "polygon_km2", "coverage_pct"]
+    assert_frames_close(got[core], expected[core])
+    np.testing.assert_allclose(got["polygon_km2"], [12 * 15 * 900 / 1e6, 18 * 35 * 900 / 1e6], rtol=1e-12)
+    # coverage: polygons = land + no data for edges on cell boundaries
+    np.testing.assert_allclose(got["coverage_pct"], expected["coverage_pct"], rtol=1e-12)
     lazy = aggregate(raster(classes, chunks={"y": 7, "x": 11}), gdf.to_crs("EPSG:4326"), wind=raster(wind, chunks=9),
                      id_column="code")
-    assert_frames_close(lazy, expected)
+    assert_frames_close(lazy[core], expected[core])
     with pytest.raises(InputError, match="column"):
         aggregate(raster(classes), gdf)
 
@@ -197,7 +205,7 @@ def test_water_and_wind_each_cell_once():
     assert row["water_eroded_km2"] == 2 and row["wind_eroded_km2"] == 3
     assert row["eroded_km2"] <= row["water_eroded_km2"] + row["wind_eroded_km2"]
     assert row["conservation_rate_pct"] == 0
-    assert list(df.columns) == [*COLUMNS, "water_eroded_km2", "wind_eroded_km2"]
+    assert list(df.columns) == [*COLUMNS, "water_eroded_km2", "wind_eroded_km2", "coverage_pct"]
 
 
 # --------------------------------------------------------------------------- errors
@@ -222,5 +230,29 @@ def test_errors():
 
 def test_empty_result():
     df = aggregate(np.ones((2, 2), np.uint8), np.full((2, 2), -1), cell_area=1.0)
-    assert len(df) == 0 and list(df.columns) == COLUMNS
+    assert len(df) == 0 and list(df.columns) == [*COLUMNS, "coverage_pct"]
     assert isinstance(df.index, pd.Index) and df.index.name == "unit"
+
+
+# --------------------------------------------------------------------------- renamed keywords
+
+def test_deprecated_unit_keywords_warn_and_give_the_same_table():
+    classes, _, units = sample(6, (12, 9))
+    ids = [610104, 5, 999999]
+    expected = aggregate(classes, units, cell_area=900.0, zone_ids=ids)
+    with pytest.warns(FutureWarning, match="units= is deprecated, use zones="):
+        old = aggregate(classes, units=units, cell_area=900.0, zone_ids=ids)
+    assert_frames_close(old, expected)
+    with pytest.warns(FutureWarning, match="unit_ids= is deprecated, use zone_ids="):
+        old = aggregate(classes, units, cell_area=900.0, unit_ids=ids)
+    assert_frames_close(old, expected)
+    coded = np.where(units < 0, 65535, units).astype(np.int64)
+    with pytest.warns(FutureWarning, match="units_nodata= is deprecated, use zones_nodata="):
+        old = aggregate(classes, zones=coded, cell_area=900.0, units_nodata=65535, zone_ids=ids)
+    assert_frames_close(old, expected)
+    with pytest.raises(InputError, match="zones= only"):
+        aggregate(classes, units, units=units, cell_area=900.0)
+    with pytest.raises(InputError, match="zone_ids= only"):
+        aggregate(classes, units, zone_ids=ids, unit_ids=ids, cell_area=900.0)
+    with pytest.raises(InputError, match="needs zones"):
+        aggregate(classes, cell_area=900.0)

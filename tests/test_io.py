@@ -101,7 +101,9 @@ def test_class_raster_round_trip_nodata_zero(tmp_path):
     assert raw.dtype == np.uint8 and raw.rio.nodata == 0
     np.testing.assert_array_equal(raw.values, classes)
     assert raw.attrs["long_name"] == "soil erosion intensity class"
-    masked = open_raster(tmp_path / "classes.tif")
+    auto = open_raster(tmp_path / "classes.tif")  # integer classes stay integer by default
+    assert auto.dtype == np.uint8 and auto.rio.nodata == 0
+    masked = open_raster(tmp_path / "classes.tif", masked=True)
     assert masked.dtype.kind == "f"
     np.testing.assert_array_equal(np.isnan(masked.values), classes == 0)
 
@@ -218,7 +220,9 @@ def test_overwrite_false(tmp_path, dem):
 
 def test_write_rejects_bad_input(tmp_path, dem):
     with pytest.raises(InputError, match="2-D"):
-        write_raster(dem.expand_dims(band=[1]), tmp_path / "x.tif")
+        write_raster(dem.values, tmp_path / "x.tif")
+    with pytest.raises(InputError, match=r"isel\(band=0\)"):
+        write_raster(dem.expand_dims(band=[1, 2]), tmp_path / "x.tif")
     with pytest.raises(InputError, match="does not exist"):
         write_raster(dem, tmp_path / "missing_dir" / "x.tif")
 
