@@ -8,7 +8,7 @@ intensity class, the eroded area (light and worse) and the soil and water conser
     SWCR = 100 · (A_land − A_loss) / A_land   [%]
 
 the share of land not affected by water or wind erosion of light intensity or worse
-(MWR definition, Xinhua 2023-01-12; methods.md §7.5). Areas are true areas: ellipsoidal cell
+(MWR definition, Xinhua 2023-01-12; docs/methods/classification.md). Areas are true areas: ellipsoidal cell
 areas per row on geographic grids (:func:`erosion.grid.row_areas`). ``coverage_pct`` says how
 much of each zone the classes cover (see :func:`aggregate`).
 
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._array import declared_nodata, squeeze_bands
 from ._kernels.aggregate import N_COLUMNS, class_areas
 from .errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
 from .grid import check_same_grid, grid_of, row_areas
@@ -243,20 +244,6 @@ def _areas(cell_area, ref: xr.DataArray | None, shape: tuple[int, int]):
     return a
 
 
-def _zones_nodata(zones, nodata):
-    if nodata is not None or not isinstance(zones, xr.DataArray):
-        return nodata
-    candidates = [zones.attrs.get("_FillValue"), zones.encoding.get("_FillValue")]
-    try:
-        candidates.insert(0, zones.rio.nodata)
-    except ValueError:  # a NaN fill value inherited by an integer raster: no sentinel
-        pass
-    for value in candidates:
-        if value is not None and not (isinstance(value, float) and np.isnan(value)):
-            return value
-    return None
-
-
 def _renamed(old_name: str, old, new_name: str, new):
     """The value of a keyword renamed from ``old_name`` to ``new_name`` (the old one warns)."""
     if old is None:
@@ -322,7 +309,7 @@ def aggregate(classes, zones=None, *, wind=None, cell_area=None, zone_ids=None, 
     are computed.
 
     References: SL 190-2007 (classes); 水土保持率 = non-eroded share of land area, MWR
-    (Xinhua 2023-01-12), methods.md §7.5.
+    (Xinhua 2023-01-12), docs/methods/classification.md.
     """
     import rioxarray  # noqa: F401  (registers the .rio accessor used for CRS and transform)
 
@@ -334,6 +321,8 @@ def aggregate(classes, zones=None, *, wind=None, cell_area=None, zone_ids=None, 
     if overlaps not in OVERLAPS:
         raise UnknownCodeError(f"overlaps must be one of {OVERLAPS}, not {overlaps!r}")
     polygons = _is_geodataframe(zones)
+    classes, wind, zones, cell_area = (squeeze_bands(x, name) if isinstance(x, xr.DataArray) else x for x, name in
+                                       ((classes, "classes"), (wind, "wind"), (zones, "zones"), (cell_area, "cell_area")))
 
     rasters = {"classes": classes, "wind": wind, "zones": None if polygons else zones,
                "cell_area": cell_area if isinstance(cell_area, xr.DataArray) and cell_area.ndim == 2 else None}
@@ -363,7 +352,7 @@ def aggregate(classes, zones=None, *, wind=None, cell_area=None, zone_ids=None, 
         rows = polygon_km2.index.to_numpy() if wanted is None else wanted
     else:
         vector = transform = polygon_km2 = None
-        labels, nodata = _data(zones), _zones_nodata(zones, zones_nodata)
+        labels, nodata = _data(zones), zones_nodata if zones_nodata is not None else declared_nodata(zones)
         rows = wanted
 
     arrays = [water, wind_data, labels, area if area.shape[1] != 1 else None]
