@@ -11,7 +11,7 @@ chain, not a soil-loss estimate for Tennessee:
 - E = 1 (no engineering measures mapped);
 - T = 0.431 on cropland (contour tillage, Guo et al. 2013, a recalled value, see docs/methods/model.md);
 - tolerable soil loss 500 t·km⁻²·a⁻¹ (the SL 190-2007 value of China's humid southern hills);
-- units: a 3 × 3 grid of blocks over the DEM, ids 1-9.
+- zones: a 3 × 3 grid of blocks over the DEM, ids 1-9.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ ILLUSTRATIVE = {
     "E": 1.0,
     "T on cropland": 0.431,
     "tolerable loss (t km-2 a-1)": 500.0,
-    "units": "3 x 3 blocks, ids 1-9",
+    "zones": "3 x 3 blocks, ids 1-9",
 }
 
 
@@ -39,9 +39,9 @@ def _blocks(template: xr.DataArray, n: int = 3) -> xr.DataArray:
     rows = np.minimum(np.arange(ny) * n // ny, n - 1)
     cols = np.minimum(np.arange(nx) * n // nx, n - 1)
     ids = (rows[:, None] * n + cols[None, :] + 1).astype(np.int32)
-    units = xr.DataArray(ids, coords=template.coords, dims=template.dims, name="unit_id",
+    zones = xr.DataArray(ids, coords=template.coords, dims=template.dims, name="unit_id",
                          attrs={"units": "1", "long_name": "demo unit (block) identifier"})
-    return units.rio.write_nodata(-1)
+    return zones.rio.write_nodata(-1)
 
 
 def run_demo(output: str | Path = "demo-output") -> dict:
@@ -61,8 +61,8 @@ def run_demo(output: str | Path = "demo-output") -> dict:
     K = xr.full_like(dem, ILLUSTRATIVE["K (t hm2 h hm-2 MJ-1 mm-1)"]).assign_attrs(units="t hm2 h hm-2 MJ-1 mm-1")
     A = csle(R, K, ls, B=0.01, E=1.0, T=0.431, cropland=cropland)
     classes = classify(A, kind="water", tolerable=ILLUSTRATIVE["tolerable loss (t km-2 a-1)"])
-    units = _blocks(dem)
-    table = aggregate(classes, units)
+    zones = _blocks(dem)
+    table = aggregate(classes, zones)
 
     note = "Illustrative run: real DEM; R, K, B, E, T, cropland and tolerable loss are illustrative values"
     files = {}

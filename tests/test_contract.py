@@ -147,7 +147,31 @@ BAD_INPUT = [
     ("unknown m rule", lambda: t.l_factor(50.0, 5.0, m="fancy"), UnknownCodeError, "fancy"),
     ("missing file", lambda: erosion.open_raster("/nonexistent/dem.tif"), InputError, "not found"),
     ("unknown dataset", lambda: erosion.datasets.load("atlantis"), UnknownCodeError, "jacksboro"),
+    # rasters as users hold them (issue 5)
+    ("north-up with south-up", lambda: erosion.csle(_raster(ONES, R_UNITS), 0.03, _raster(ONES).sortby("y")),
+     GridMismatchError, "south-up"),
+    ("declared nodata left in the data", lambda: t.slope(_raster(np.r_[[[-9999.0] * 5], ONES[1:]], "m")
+                                                          .rio.write_nodata(-9999.0)),
+     ValueRangeError, "5 of these cells hold -9999, the nodata value the raster declares"),
+    ("undeclared nodata sentinel", lambda: erosion.csle(1000.0, 0.03, 1.0, _raster(np.r_[[[255.0] * 5], ONES[1:]])),
+     ValueRangeError, "a common nodata sentinel the raster does not declare"),
+    ("several bands", lambda: erosion.classify(xr.concat([_raster(ONES, "t hm-2 a-1")] * 2, "band"), tolerable=500),
+     InputError, r"select one band with da.isel\(band=0\)"),
+    ("uneven coordinates", lambda: t.slope(_raster(ONES, "m").assign_coords(x=[0.0, 30.0, 60.0, 95.0, 120.0])),
+     InputError, "not evenly spaced"),
+    ("interpolating class codes", lambda: erosion.align(_raster(ONES), _raster(ONES).astype(np.int32),
+                                                       resampling="bilinear"), InputError, "invent values"),
+    ("overlapping polygons", lambda: erosion.aggregate(_raster(ONES).astype(np.uint8), _overlapping_polygons()),
+     InputError, "overlapping ids"),
 ]
+
+
+def _overlapping_polygons():
+    import geopandas
+    from shapely.geometry import box
+
+    return geopandas.GeoDataFrame({"id": [1, 2]}, geometry=[box(500000, 3999880, 500100, 4000000),
+                                                            box(500050, 3999880, 500150, 4000000)], crs="EPSG:32650")
 
 
 @pytest.mark.parametrize(("label", "call", "error", "message"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])

@@ -285,3 +285,31 @@ def test_flipping_rows_gives_the_same_physical_answer(seed, ny, nx, geographic, 
         target = filled.sel(x=float(south.x[c]) + east * dx, y=float(south.y[r]) + north_step * dy,
                             method="nearest", tolerance=dy / 4)
         assert float(target) < float(filled.values[r, c])
+
+
+# --- 9. lazy chains: the README's persist step computes the routing once --------------------------
+
+def test_persisted_chain_runs_the_routing_once(dem, monkeypatch):
+    import dask
+
+    from erosion.factors.terrain import routing
+
+    calls = []
+    kernel = routing.k.slope_length
+    monkeypatch.setattr(routing.k, "slope_length", lambda *a: calls.append(1) or kernel(*a))
+    zones = xr.DataArray(np.ones(dem.shape, dtype=np.int32), dims=dem.dims, coords=dem.coords)
+
+    def chain():
+        ls = ls_factor(dem.chunk({"y": 172, "x": 202}), allow_compute=True)
+        A = erosion.csle(4000.0, 0.035, ls, 0.01)
+        return A, erosion.classify(A, tolerable=500)
+
+    A, classes = chain()
+    erosion.aggregate(classes, zones)
+    A.compute()
+    assert len(calls) == 2  # each result recomputes the whole chain
+
+    calls.clear()
+    A, classes = dask.persist(*chain())
+    table = erosion.aggregate(classes, zones)
+    assert len(calls) == 1 and float(A.max()) > 0 and table["land_km2"].iloc[0] == pytest.approx(959.5, abs=0.1)
