@@ -25,6 +25,7 @@ from . import units as _units
 from . import vocabulary
 from ._array import Validation, _validation, prepare, squeeze_bands
 from .errors import InputError, MissingFileError, UnitsError
+from .grid import grid_of
 
 __all__ = ["open_raster", "write_raster"]
 
@@ -236,14 +237,11 @@ def _prepare_for_disk(da: xr.DataArray, nodata: float | None) -> xr.DataArray:
         out.attrs = attrs
         if fill is not None:
             out = out.rio.write_nodata(fill)
-    ydim = out.dims[0]
-    if ydim in out.coords and out.sizes[ydim] > 1 and float(out[ydim][0]) < float(out[ydim][-1]):
-        t = out.rio.transform()  # south-up: store north-up, with the exact flipped transform
-        if t.e < 0:  # the cached transform predates a flip: derive it from the coordinates
-            t = out.rio.transform(recalc=True)
-        out = out.isel({ydim: slice(None, None, -1)})
-        out = out.rio.write_transform(Affine(t.a, t.b, t.c, t.d, -t.e, t.f + t.e * out.sizes[ydim]))
-    return out
+    t = Affine(*grid_of(out).transform)  # from the coordinates: a cached transform may be stale
+    if t.e > 0:  # south-up: store north-up, with the exact flipped transform
+        out = out.isel({out.dims[0]: slice(None, None, -1)})
+        t = Affine(t.a, t.b, t.c, t.d, -t.e, t.f + t.e * out.shape[0])
+    return out.rio.write_transform(t)
 
 
 def _remove(path: Path) -> None:

@@ -41,7 +41,7 @@ def test_jacksboro_contains_the_town_and_the_low_point():
     west, south, east, north = dem.rio.bounds()
     assert south < 36.33 < north and west < -84.18 < east  # Jacksboro, TN
     iy, ix = np.unravel_index(int(np.nanargmin(dem.values)), dem.shape)
-    # the lowest cell lies near the Norris Dam tailwater on the Clinch River (data-sources.md §1.1)
+    # the lowest cell lies near the Norris Dam tailwater on the Clinch River (docs/decisions/0001-jacksboro-georeferencing.md)
     assert float(dem.y[iy]) == pytest.approx(36.206, abs=0.01)
     assert float(dem.x[ix]) == pytest.approx(-84.124, abs=0.01)
 
