@@ -83,7 +83,7 @@ def declared_nodata(x) -> float | None:
     candidates = [x.attrs.get("_FillValue"), x.encoding.get("_FillValue"), x.attrs.get("missing_value")]
     try:
         candidates.insert(0, x.rio.nodata)
-    except (ValueError, TypeError):  # rioxarray cannot cast a NaN fill to an integer dtype
+    except (ValueError, TypeError, OverflowError):  # rioxarray cannot cast the fill to the dtype
         pass
     for value in candidates:
         try:
