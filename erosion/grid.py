@@ -271,8 +271,12 @@ def row_areas(da: xr.DataArray) -> np.ndarray:
 def cell_area(da: xr.DataArray) -> xr.DataArray:
     """True area of every cell (m²) as a DataArray on ``da``'s grid (float64).
 
-    The result is lazy (dask, chunked like ``da``) when ``da`` is.
+    The result is lazy (dask, chunked like ``da``) when ``da`` is. A single band is squeezed.
     """
+    from ._array import squeeze_bands  # _array imports this module
+
+    if isinstance(da, xr.DataArray):
+        da = squeeze_bands(da, "cell_area: da")
     areas = row_areas(da)
     ydim, xdim = da.dims[-2], da.dims[-1]
     out = xr.DataArray(areas, dims=(ydim,)).broadcast_like(da).transpose(ydim, xdim).astype(np.float64)

@@ -221,6 +221,7 @@ def test_single_band_from_open_rasterio_is_squeezed_and_said(dem, ls, tmp_path):
     assert "R: squeezed the single band dimension" in A.attrs["history"]
     classes = erosion.classify(A.expand_dims(band=[1]), tolerable=500)
     assert classes.dims == ("y", "x")
+    assert float(erosion.cell_area(raw).sum()) == pytest.approx(float(erosion.cell_area(dem).sum()), rel=1e-12)
 
 
 def test_several_bands_are_an_error_naming_the_dims(ls):
