@@ -279,11 +279,15 @@ def test_flipping_rows_gives_the_same_physical_answer(seed, ny, nx, geographic, 
     filled = fill_depressions(south)
     codes = flow_direction(filled)
     dy, dx = abs(float(south.y[1] - south.y[0])), abs(float(south.x[1] - south.x[0]))
+    checked = 0
     for r, c in zip(*np.nonzero(np.isin(codes.values, list(_COMPASS))), strict=True):
         east, north_step = _COMPASS[int(codes.values[r, c])]
-        target = filled.sel(x=float(south.x[c]) + east * dx, y=float(south.y[r]) + north_step * dy,
-                            method="nearest", tolerance=dy / 4)
-        assert float(target) < float(filled.values[r, c])
+        x, y = float(south.x[c]) + east * dx, float(south.y[r]) + north_step * dy
+        if not (south.x.min() - dx / 4 <= x <= south.x.max() + dx / 4 and south.y.min() - dy / 4 <= y <= south.y.max() + dy / 4):
+            continue  # drains off the grid
+        assert float(filled.sel(x=x, y=y, method="nearest", tolerance=dy / 4)) < float(filled.values[r, c])
+        checked += 1
+    assert checked > 0
 
 
 # --- 9. lazy chains: the README's persist step computes the routing once --------------------------

@@ -42,6 +42,22 @@ def plane(ny=40, nx=30, cell=10.0, grad_s=0.1, grad_e=0.0):
     return 500.0 - grad_s * cell * i - grad_e * cell * j
 
 
+_STEPS = {1: (0, 1), 2: (1, 1), 4: (1, 0), 8: (1, -1), 16: (0, -1), 32: (-1, -1), 64: (-1, 0), 128: (-1, 1)}
+
+
+def outlets(fd):
+    """Cells without a receiver on the grid: code 0, or pointing off the grid or into nodata."""
+    fd = np.asarray(fd)
+    out = np.zeros(fd.shape, dtype=bool)
+    for (i, j), code in np.ndenumerate(fd):
+        if code == 255:
+            continue
+        di, dj = _STEPS.get(int(code), (0, 0))
+        ni, nj = i + di, j + dj
+        out[i, j] = code == 0 or not (0 <= ni < fd.shape[0] and 0 <= nj < fd.shape[1]) or fd[ni, nj] == 255
+    return out
+
+
 def rough_dem(seed=0, ny=60, nx=70):
     rng = np.random.default_rng(seed)
     i, j = np.mgrid[0:ny, 0:nx].astype(np.float64)
@@ -99,6 +115,63 @@ def test_horn_plane_exact_interior():
     s = t.slope(z, cellsize=(10.0, 20.0))
     assert s.dtype == np.float32
     np.testing.assert_allclose(s[1:-1, 1:-1], np.degrees(np.arctan(np.hypot(0.12, 0.05))), atol=1e-4)
+
+
+# --- edges and nodata: a plane reads its own slope and LS on every cell ------------------------
+
+def _theta(p, q):
+    return float(np.degrees(np.arctan(np.hypot(p, q))))
+
+
+@pytest.mark.parametrize(("p", "q"), [(0.1, 0.0), (0.0, 0.1), (0.06, 0.08), (0.3, 0.01)])
+def test_plane_slope_exact_on_every_cell_edges_and_corners(p, q):
+    i, j = np.mgrid[0:40, 0:30].astype(np.float64)
+    z = 500.0 - p * 30.0 * i - q * 30.0 * j  # falling south by p and east by q (m/m)
+    np.testing.assert_allclose(t.slope(projected(z, cell=30.0)).values, _theta(p, q), rtol=1e-6)
+
+
+def test_plane_clipped_to_irregular_shape_slope_and_ls_on_every_cell():
+    ny, nx, cell = 60, 50, 30.0
+    i, j = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    angle = np.arctan2(i - 30.0, j - 25.0)
+    inside = np.hypot(i - 30.0, j - 25.0) < 20.0 + 4.0 * np.sin(3.0 * angle)
+    z = np.where(inside, 500.0 - 0.1 * cell * i, np.nan)  # 10 % plane, clipped
+    parts = t.ls_factor(projected(z, cell=cell), return_components=True, max_length=None)
+    theta = _theta(0.1, 0.0)
+    np.testing.assert_allclose(parts["slope"].values[inside], theta, rtol=1e-6)
+    # flow runs due south: λ is the flow distance from the clip's upper edge of each column
+    top = np.argmax(inside, axis=0)
+    lam = np.where(inside, (i - top[None, :] + 0.5) * cell, np.nan)
+    np.testing.assert_allclose(parts["slope_length"].values, lam, rtol=1e-12)
+    m = t.m_exponent(theta)
+    expected = (lam / 22.13) ** m * t.s_factor(theta)
+    np.testing.assert_allclose(parts["ls_factor"].values, expected, rtol=2e-6)
+
+
+def test_plane_bottom_row_and_side_columns_keep_the_plane_ls():
+    z = plane(ny=20, nx=12, cell=30.0)  # 10 %, falling south
+    ls = t.ls_factor(projected(z, cell=30.0), max_length=None).values
+    lam = (np.arange(20) + 0.5) * 30.0
+    theta = _theta(0.1, 0.0)
+    expected = (lam / 22.13) ** t.m_exponent(theta) * t.s_factor(theta)
+    np.testing.assert_allclose(ls, np.broadcast_to(expected[:, None], ls.shape), rtol=2e-6)
+    fd = t.flow_direction(z, cellsize=30.0)
+    assert np.all(fd == 4)  # side columns drain south, the bottom row off the grid
+
+
+def test_clipped_real_dem_edge_ring_keeps_its_slope():
+    from scipy.ndimage import binary_erosion
+
+    from erosion import datasets
+
+    dem = datasets.load("jacksboro")
+    ny, nx = dem.shape
+    i, j = np.mgrid[0:ny, 0:nx]
+    angle = np.arctan2(i - ny / 2, j - nx / 2)
+    inside = np.hypot(i - ny / 2, j - nx / 2) < 120 + 25 * np.sin(3 * angle) + 10 * np.cos(7 * angle)
+    ring = inside & ~binary_erosion(inside, np.ones((3, 3)))
+    ratio = t.slope(dem.where(inside)).values[ring] / t.slope(dem).values[ring]
+    assert abs(np.median(ratio) - 1.0) < 0.05  # 1.017 (0.76 when missing cells took the centre value)
 
 
 def test_horn_cone():
@@ -165,12 +238,12 @@ def test_fill_depressions_fills_pit_and_drains():
     assert np.all(f[10:13, 10:13] > z[13, 11])  # raised above the spill point (lowest rim cell)
     assert np.all(f[10:13, 10:13] < z[13, 11] + 1e-9)
     fd = t.flow_direction(f, cellsize=10.0)
-    outlets = np.argwhere(fd == 0)
-    for i, j in outlets:  # only edge cells or cells next to nodata have no receiver
+    ends = outlets(fd)
+    for i, j in np.argwhere(ends):  # only edge cells or cells next to nodata have no receiver
         win = z[max(i - 1, 0):i + 2, max(j - 1, 0):j + 2]
         assert i in (0, 29) or j in (0, 29) or np.isnan(win).any()
     acc = t.flow_accumulation(fd)  # raises on loops; every cell reaches an outlet
-    assert np.nansum(acc[fd == 0]) == np.count_nonzero(~np.isnan(z))
+    assert np.nansum(acc[ends]) == np.count_nonzero(~np.isnan(z))
     np.testing.assert_array_equal(t.fill_depressions(f), f)  # idempotent
 
 
@@ -192,7 +265,8 @@ def test_flow_direction_codes_and_ties():
     z = np.array([[5.0, 5, 5], [5, 4, 5], [5, 5, 3]])
     fd = t.flow_direction(z, cellsize=1.0)
     assert fd[1, 1] == 2  # SE: drop 1/sqrt(2) beats nothing else
-    assert fd[0, 0] == 2 and fd[2, 2] == 0
+    assert fd[0, 0] == 2
+    assert fd[2, 2] == 1  # drains off the grid: E and S (extrapolated, drop 2) tie, E first
     tie = t.flow_direction(np.array([[2.0, 1.0, 2.0], [2.0, 2.0, 2.0], [2.0, 1.0, 2.0]]), cellsize=1.0)
     assert tie[1, 1] == 4  # S and N tie: the first in the order E, SE, S, SW, W, NW, N, NE wins
     nan = t.flow_direction(np.array([[np.nan, 1.0], [2.0, 3.0]]), cellsize=1.0)
@@ -202,7 +276,7 @@ def test_flow_direction_codes_and_ties():
 def test_flow_accumulation_plane_counts_and_areas():
     z = plane(ny=12, nx=8)
     fd = t.flow_direction(z, cellsize=10.0)
-    assert np.all(fd[:-1] == 4) and np.all(fd[-1] == 0)
+    assert np.all(fd == 4)  # the bottom row drains off the grid, southward like the plane
     acc = t.flow_accumulation(fd)
     np.testing.assert_array_equal(acc, np.arange(1, 13)[:, None] * np.ones((1, 8)))
     acc_da = t.flow_accumulation(t.flow_direction(projected(z)))
@@ -216,7 +290,7 @@ def test_flow_accumulation_conserves_geographic_area():
     acc = t.flow_accumulation(fd)
     areas = np.broadcast_to(grid.row_areas(dem)[:, None], dem.shape)
     total = areas[~np.isnan(dem.values)].sum()
-    assert np.nansum(acc.values[fd.values == 0]) == pytest.approx(total, rel=1e-12)
+    assert np.nansum(acc.values[outlets(fd.values)]) == pytest.approx(total, rel=1e-12)
 
 
 def test_flow_accumulation_rejects_loops_and_bad_codes():

@@ -26,35 +26,50 @@ for _k, _c in enumerate(D8_CODES):
 
 
 @njit(cache=True, nogil=True)
-def _value_or(z, i, j, default):
-    """z[i, j] if inside the grid and finite, else ``default`` (missing neighbours → centre)."""
-    if i < 0 or j < 0 or i >= z.shape[0] or j >= z.shape[1]:
-        return default
-    v = z[i, j]
-    return v if math.isfinite(v) else default
+def _window(z, i, j):
+    """The 8 neighbours of (i, j) in D8 order (E, SE, S, SW, W, NW, N, NE), missing ones filled.
+
+    A neighbour off the grid or NaN is extrapolated linearly through the centre from the
+    opposite neighbour, ``2·z[i, j] − z[opposite]`` (a one-sided difference). Without an
+    opposite, an orthogonal neighbour takes the centre value (no gradient known along that
+    axis) and a diagonal one the plane through the centre and its two orthogonal neighbours,
+    ``z[orth1] + z[orth2] − z[i, j]``. A plane is thus exact on every cell with a neighbour
+    along each axis, edges, corners and cells beside nodata included
+    (docs/decisions/0012-edges-and-nodata.md).
+    """
+    ny, nx = z.shape
+    c = z[i, j]
+    raw = np.empty(8, dtype=np.float64)
+    for k in range(8):
+        ni = i + _DI[k]
+        nj = j + _DJ[k]
+        raw[k] = z[ni, nj] if 0 <= ni < ny and 0 <= nj < nx else np.nan
+    out = raw.copy()
+    for k in range(0, 8, 2):  # orthogonal: E, S, W, N
+        if not math.isfinite(raw[k]):
+            o = raw[(k + 4) % 8]
+            out[k] = 2.0 * c - o if math.isfinite(o) else c
+    for k in range(1, 8, 2):  # diagonal: SE, SW, NW, NE lie between orthogonals k - 1 and k + 1
+        if not math.isfinite(raw[k]):
+            o = raw[(k + 4) % 8]
+            out[k] = 2.0 * c - o if math.isfinite(o) else out[k - 1] + out[(k + 1) % 8] - c
+    return out
 
 
 @njit(cache=True, nogil=True)
 def horn_slope(z, dx, dy):
-    """Slope angle (degrees, float32) by Horn (1981); missing neighbours take the centre value."""
+    """Slope angle (degrees, float32) by Horn (1981); missing neighbours extrapolated (:func:`_window`)."""
     ny, nx = z.shape
     out = np.empty((ny, nx), dtype=np.float32)
     for i in range(ny):
         for j in range(nx):
-            c = z[i, j]
-            if not math.isfinite(c):
+            if not math.isfinite(z[i, j]):
                 out[i, j] = np.nan
                 continue
-            a = _value_or(z, i - 1, j - 1, c)
-            b = _value_or(z, i - 1, j, c)
-            cc = _value_or(z, i - 1, j + 1, c)
-            d = _value_or(z, i, j - 1, c)
-            f = _value_or(z, i, j + 1, c)
-            g = _value_or(z, i + 1, j - 1, c)
-            h = _value_or(z, i + 1, j, c)
-            k = _value_or(z, i + 1, j + 1, c)
-            dzdx = ((cc + 2.0 * f + k) - (a + 2.0 * d + g)) / (8.0 * dx[i, j])
-            dzdy = ((g + 2.0 * h + k) - (a + 2.0 * b + cc)) / (8.0 * dy[i, j])
+            w = _window(z, i, j)
+            # a b c / d e f / g h i  =  NW N NE / W . E / SW S SE
+            dzdx = ((w[7] + 2.0 * w[0] + w[1]) - (w[5] + 2.0 * w[4] + w[3])) / (8.0 * dx[i, j])
+            dzdy = ((w[3] + 2.0 * w[2] + w[1]) - (w[5] + 2.0 * w[6] + w[7])) / (8.0 * dy[i, j])
             out[i, j] = math.degrees(math.atan(math.sqrt(dzdx * dzdx + dzdy * dzdy)))
     return out
 
@@ -173,7 +188,13 @@ def _step(k, dx, dy):
 
 @njit(cache=True, nogil=True)
 def d8_direction(z, dx, dy):
-    """D8 steepest descent (uint8 ESRI codes); drop / true distance, first maximum wins."""
+    """D8 steepest descent (uint8 ESRI codes); drop / true distance, first maximum wins.
+
+    Neighbours off the grid or in nodata take their extrapolated elevation (:func:`_window`):
+    where that is the steepest descent the cell drains off the grid (its code points out of
+    the grid or into nodata, and it is an outlet for routing), as water on a slope cut by the
+    grid edge or a clip line does.
+    """
     ny, nx = z.shape
     out = np.empty((ny, nx), dtype=np.uint8)
     for i in range(ny):
@@ -182,17 +203,11 @@ def d8_direction(z, dx, dy):
             if not math.isfinite(zc):
                 out[i, j] = NODATA_DIR
                 continue
+            w = _window(z, i, j)
             best = 0.0
             code = 0
             for k in range(8):
-                ni = i + _DI[k]
-                nj = j + _DJ[k]
-                if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
-                    continue
-                zn = z[ni, nj]
-                if not math.isfinite(zn):
-                    continue
-                drop = (zc - zn) / _step(k, dx[i, j], dy[i, j])
+                drop = (zc - w[k]) / _step(k, dx[i, j], dy[i, j])
                 if drop > best:
                     best = drop
                     code = D8_CODES[k]

@@ -19,7 +19,8 @@ def slope(dem, *, cellsize=None, data_validation: str = "raise"):
 
     dx and dy are true cell sizes in metres, per row (:func:`erosion.grid.cell_sizes`), so
     geographic grids are handled; NumPy input needs ``cellsize`` (metres, or ``(dx, dy)``).
-    NaN centre → NaN; a NaN or off-grid neighbour takes the centre's value. Dask input runs
+    NaN centre → NaN; a NaN or off-grid neighbour is extrapolated through the centre from
+    the opposite one (one-sided differences: a plane is exact on edge cells too). Dask input runs
     lazily through ``map_overlap`` (depth 1, NaN boundary): identical for every chunking.
     Returns float32 degrees, the same kind as ``dem``.
     """
@@ -34,8 +35,10 @@ def flow_direction(dem, *, cellsize=None, data_validation: str = "raise"):
 
     The receiver is the neighbour with the largest drop / distance (dx, dy or √(dx²+dy²),
     true metres per row); ties go to the first of E, SE, S, SW, W, NW, N, NE. Codes (uint8,
-    ESRI): 1 E, 2 SE, 4 S, 8 SW, 16 W, 32 NW, 64 N, 128 NE; 0 = no lower neighbour (outlet on
-    the edge or next to nodata, or a pit); 255 = nodata. Flats are routed only if the DEM was
+    ESRI): 1 E, 2 SE, 4 S, 8 SW, 16 W, 32 NW, 64 N, 128 NE; 0 = no lower neighbour (a pit);
+    255 = nodata. Neighbours off the grid or in nodata take their extrapolated elevation: a
+    cell whose steepest descent leads there drains off the grid (its code points out; it is an
+    outlet for routing). Flats are routed only if the DEM was
     filled with :func:`fill_depressions` (priority-flood+ε), which leaves no flats. Local
     (3×3): dask input stays lazy and chunking-invariant.
     """
@@ -44,7 +47,7 @@ def flow_direction(dem, *, cellsize=None, data_validation: str = "raise"):
     out = stencil(k.d8_direction, data, dx, dy, np.uint8, validation, nodata=declared_nodata(template))
     res = wrap(out, template, "flow_direction", "flow_direction: D8 steepest descent, true distances", REF_D8,
                {"flag_values": np.array([0, 1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8),
-                "flag_meanings": "outlet east southeast south southwest west northwest north northeast",
+                "flag_meanings": "no_outflow east southeast south southwest west northwest north northeast",
                 "nodata": k.NODATA_DIR})
     if template is not None:
         res = res.rio.write_nodata(k.NODATA_DIR, encoded=False)
