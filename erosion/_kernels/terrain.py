@@ -75,51 +75,54 @@ def horn_slope(z, dx, dy):
 
 
 # --- a binary min-heap on (elevation, flat index), lexicographic: deterministic ties ---------
+# Sifts move a hole and keep the new key in registers (no swaps): the fill's heap traffic is
+# most of the LS chain's time.
 
-@njit(cache=True, nogil=True)
-def _less(hz, hi, a, b):
-    return hz[a] < hz[b] or (hz[a] == hz[b] and hi[a] < hi[b])
-
-
-@njit(cache=True, nogil=True)
-def _swap(hz, hi, a, b):
-    hz[a], hz[b] = hz[b], hz[a]
-    hi[a], hi[b] = hi[b], hi[a]
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _push(hz, hi, size, zval, idx):
-    hz[size] = zval
-    hi[size] = idx
     pos = size
     while pos > 0:
-        parent = (pos - 1) // 2
-        if _less(hz, hi, pos, parent):
-            _swap(hz, hi, pos, parent)
+        parent = (pos - 1) >> 1
+        pz = hz[parent]
+        if zval < pz or (zval == pz and idx < hi[parent]):
+            hz[pos] = pz
+            hi[pos] = hi[parent]
             pos = parent
         else:
             break
+    hz[pos] = zval
+    hi[pos] = idx
     return size + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _pop(hz, hi, size):
+    """Remove the top (read it from hz[0], hi[0] before calling); returns the new size."""
     size -= 1
-    hz[0] = hz[size]
-    hi[0] = hi[size]
+    zval = hz[size]
+    idx = hi[size]
     pos = 0
     while True:
-        left = 2 * pos + 1
-        if left >= size:
+        child = 2 * pos + 1
+        if child >= size:
             break
-        child = left
-        if left + 1 < size and _less(hz, hi, left + 1, left):
-            child = left + 1
-        if _less(hz, hi, child, pos):
-            _swap(hz, hi, child, pos)
+        cz = hz[child]
+        ci = hi[child]
+        if child + 1 < size:
+            rz = hz[child + 1]
+            ri = hi[child + 1]
+            if rz < cz or (rz == cz and ri < ci):
+                child += 1
+                cz = rz
+                ci = ri
+        if cz < zval or (cz == zval and ci < idx):
+            hz[pos] = cz
+            hi[pos] = ci
             pos = child
         else:
             break
+    hz[pos] = zval
+    hi[pos] = idx
     return size
 
 
@@ -135,44 +138,63 @@ def priority_flood_epsilon(z):
     ny, nx = z.shape
     n = ny * nx
     out = z.copy()
+    flat = out.reshape(n)
     closed = np.zeros(n, dtype=np.bool_)
     hz = np.empty(n, dtype=np.float64)
     hi = np.empty(n, dtype=np.int64)
+    offsets = np.empty(8, dtype=np.int64)
+    for k in range(8):
+        offsets[k] = _DI[k] * nx + _DJ[k]
     size = 0
     for i in range(ny):
         for j in range(nx):
             idx = i * nx + j
-            if not math.isfinite(out[i, j]):
+            if not math.isfinite(flat[idx]):
                 closed[idx] = True
                 continue
             seed = i == 0 or j == 0 or i == ny - 1 or j == nx - 1
             if not seed:
                 for k in range(8):
-                    if not math.isfinite(out[i + _DI[k], j + _DJ[k]]):
+                    if not math.isfinite(flat[idx + offsets[k]]):
                         seed = True
                         break
             if seed:
                 closed[idx] = True
-                size = _push(hz, hi, size, out[i, j], idx)
-    while size > 0:
-        zc = hz[0]
-        c = hi[0]
-        size = _pop(hz, hi, size)
+                size = _push(hz, hi, size, flat[idx], idx)
+    pit = np.empty(n, dtype=np.int64)  # FIFO of raised cells (Barnes et al. 2014, Alg. 4)
+    head = 0
+    tail = 0
+    while size > 0 or head < tail:
+        if head < tail and not (size > 0 and (hz[0] < flat[pit[head]] or (hz[0] == flat[pit[head]] and hi[0] < pit[head]))):
+            c = pit[head]
+            head += 1
+            zc = flat[c]
+        else:
+            zc = hz[0]
+            c = hi[0]
+            size = _pop(hz, hi, size)
         ci = c // nx
         cj = c - ci * nx
         raised = np.nextafter(zc, np.inf)
+        interior = 0 < ci < ny - 1 and 0 < cj < nx - 1
         for k in range(8):
-            ni = ci + _DI[k]
-            nj = cj + _DJ[k]
-            if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
-                continue
-            nb = ni * nx + nj
+            if interior:
+                nb = c + offsets[k]
+            else:
+                ni = ci + _DI[k]
+                nj = cj + _DJ[k]
+                if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
+                    continue
+                nb = ni * nx + nj
             if closed[nb]:
                 continue
             closed[nb] = True
-            if out[ni, nj] < raised:
-                out[ni, nj] = raised
-            size = _push(hz, hi, size, out[ni, nj], nb)
+            if flat[nb] <= raised:
+                flat[nb] = raised
+                pit[tail] = nb
+                tail += 1
+            else:
+                size = _push(hz, hi, size, flat[nb], nb)
     return out
 
 
