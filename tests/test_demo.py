@@ -22,7 +22,7 @@ def test_demo_writes_every_output_and_consistent_tables(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "intensity_by_unit.csv", index_col="unit")
     assert list(table.index) == list(range(1, 10))
     classes = [c for c in table.columns if c.endswith("_km2") and c not in ("land_km2", "eroded_km2")]
-    np.testing.assert_allclose(table[classes].sum(axis=1), table["land_km2"], rtol=1e-6)
+    np.testing.assert_allclose(table[classes].sum(axis=1), table["land_km2"], atol=6e-4)  # CSV keeps 4 decimals
     # the grid covers 0.3358° x 0.2867° around 36.3° N: about 960 km² on the ellipsoid
     assert 950 < table["land_km2"].sum() < 970
 

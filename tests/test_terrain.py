@@ -266,7 +266,7 @@ def test_flow_direction_codes_and_ties():
     fd = t.flow_direction(z, cellsize=1.0)
     assert fd[1, 1] == 2  # SE: drop 1/sqrt(2) beats nothing else
     assert fd[0, 0] == 2
-    assert fd[2, 2] == 1  # drains off the grid: E and S (extrapolated, drop 2) tie, E first
+    assert fd[2, 2] == 2  # drains off the grid, down the extrapolated gradient (SE)
     tie = t.flow_direction(np.array([[2.0, 1.0, 2.0], [2.0, 2.0, 2.0], [2.0, 1.0, 2.0]]), cellsize=1.0)
     assert tie[1, 1] == 4  # S and N tie: the first in the order E, SE, S, SW, W, NW, N, NE wins
     nan = t.flow_direction(np.array([[np.nan, 1.0], [2.0, 3.0]]), cellsize=1.0)
@@ -329,6 +329,52 @@ def test_slope_length_cutoff_restarts_at_slope_break():
     assert lam[11] == pytest.approx(20.0)
     no_cut = t.slope_length(z, cellsize=10.0, cutoff_gentle=0.0, cutoff_steep=0.0)[:, 1]
     assert no_cut[10] == pytest.approx(105.0)
+
+
+def _valley(floor: float, ny: int = 120, nx: int = 41, cell: float = 30.0) -> np.ndarray:
+    """A V-shaped valley: 20 % sides falling to the middle column, its floor falling south."""
+    i, j = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    return 1000.0 - floor * cell * i + 0.2 * cell * np.abs(j - nx // 2)
+
+
+def test_valley_floor_accumulates_as_hillslope_without_a_channel_cutoff():
+    lam = t.slope_length(projected(_valley(0.02), cell=30.0), max_length=None).values
+    assert lam[90, 20] == pytest.approx(2730.0)  # 90 floor cells of 30 m: hillslope rules alone never stop it
+    steep = t.ls_factor(projected(_valley(0.10), cell=30.0), max_length=None).values
+    assert steep[90, 20] > 14.0  # a 10 % floor keeps the side's length: no cutoff fires
+
+
+def test_channel_cutoff_stops_slope_length_at_the_valley_floor():
+    dem = projected(_valley(0.10), cell=30.0)
+    free = t.slope_length(dem, max_length=None).values
+    lam = t.slope_length(dem, max_length=None, channel_area=5e4).values  # 5 ha
+    channel = t.flow_accumulation(t.flow_direction(t.fill_depressions(dem))).values >= 5e4
+    assert channel[:, 20].sum() == 113 and channel.sum() == 113  # the floor from row 7 down
+    np.testing.assert_allclose(lam[channel], 30.0)  # each channel cell restarts at one cell length
+    np.testing.assert_array_equal(lam[~channel], free[~channel])  # hillslopes untouched
+    assert free[90, 20] > 2000.0
+    ls = t.ls_factor(dem, channel_area=5e4, max_length=None).values
+    assert ls[90, 20] < 3.0
+    gentle = t.slope_length(projected(_valley(0.02), cell=30.0), max_length=None).values
+    np.testing.assert_allclose(gentle[50, :20], 15.0 + 30.0 * np.arange(20))  # ridge to floor
+
+
+def test_barriers_stop_slope_length_and_downslope_cells_start_afresh():
+    z = plane(ny=30, nx=6, cell=30.0)
+    border = np.zeros(z.shape, dtype=bool)
+    border[10] = True  # a field border across the slope
+    lam = t.slope_length(projected(z, cell=30.0), max_length=None,
+                         barriers=projected(border.astype(np.float32), cell=30.0, units=None)).values[:, 2]
+    np.testing.assert_allclose(lam[:10], (np.arange(10) + 0.5) * 30.0)
+    assert lam[10] == pytest.approx(30.0)  # the border restarts
+    np.testing.assert_allclose(lam[11:], (np.arange(19) + 0.5) * 30.0)  # below it, a new slope
+    lazy = t.slope_length(projected(z, cell=30.0).chunk({"y": 7}), max_length=None, allow_compute=True,
+                          barriers=projected(border.astype(np.float32), cell=30.0, units=None).chunk({"y": 7}))
+    np.testing.assert_array_equal(lazy.values[:, 2], lam)
+    with pytest.raises(InputError, match="mask"):
+        t.slope_length(z, cellsize=30.0, barriers=border * 3)
+    with pytest.raises(InputError, match="channel_area"):
+        t.slope_length(z, cellsize=30.0, channel_area=-1)
 
 
 def test_slope_length_with_given_slope_raster():

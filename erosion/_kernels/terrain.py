@@ -17,6 +17,10 @@ import numpy as np
 from numba import njit
 
 NODATA_DIR = 255
+# Near 0 m one ulp is denormal (5e-324) and D8's drop / distance underflows to 0: there the fill
+# raises by 2^-952 (the ulp of 2^-900), still far below any elevation's meaning.
+_NEAR_ZERO = 2.0**-900
+_NEAR_ZERO_STEP = 2.0**-952
 D8_CODES = np.array([1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8)
 _DI = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DJ = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
@@ -29,12 +33,13 @@ for _k, _c in enumerate(D8_CODES):
 def _window(z, i, j):
     """The 8 neighbours of (i, j) in D8 order (E, SE, S, SW, W, NW, N, NE), missing ones filled.
 
-    A neighbour off the grid or NaN is extrapolated linearly through the centre from the
-    opposite neighbour, ``2·z[i, j] − z[opposite]`` (a one-sided difference). Without an
-    opposite, an orthogonal neighbour takes the centre value (no gradient known along that
-    axis) and a diagonal one the plane through the centre and its two orthogonal neighbours,
-    ``z[orth1] + z[orth2] − z[i, j]``. A plane is thus exact on every cell with a neighbour
-    along each axis, edges, corners and cells beside nodata included
+    A missing orthogonal neighbour (off the grid or NaN) is extrapolated linearly through the
+    centre from the opposite one, ``2·z[i, j] − z[opposite]`` (a one-sided difference), or
+    takes the centre value when that is missing too (no gradient known along that axis). A
+    missing diagonal neighbour lies on the plane through the centre and its two orthogonal
+    neighbours, ``z[orth1] + z[orth2] − z[i, j]``: unlike an extrapolation along the diagonal,
+    it does not cut across a valley floor or a ridge. A plane is thus exact on every cell with a
+    neighbour along each axis, edges, corners and cells beside nodata included
     (docs/decisions/0012-edges-and-nodata.md).
     """
     ny, nx = z.shape
@@ -51,8 +56,7 @@ def _window(z, i, j):
             out[k] = 2.0 * c - o if math.isfinite(o) else c
     for k in range(1, 8, 2):  # diagonal: SE, SW, NW, NE lie between orthogonals k - 1 and k + 1
         if not math.isfinite(raw[k]):
-            o = raw[(k + 4) % 8]
-            out[k] = 2.0 * c - o if math.isfinite(o) else out[k - 1] + out[(k + 1) % 8] - c
+            out[k] = out[k - 1] + out[(k + 1) % 8] - c
     return out
 
 
@@ -66,10 +70,7 @@ def horn_slope(z, dx, dy):
             if not math.isfinite(z[i, j]):
                 out[i, j] = np.nan
                 continue
-            w = _window(z, i, j)
-            # a b c / d e f / g h i  =  NW N NE / W . E / SW S SE
-            dzdx = ((w[7] + 2.0 * w[0] + w[1]) - (w[5] + 2.0 * w[4] + w[3])) / (8.0 * dx[i, j])
-            dzdy = ((w[3] + 2.0 * w[2] + w[1]) - (w[5] + 2.0 * w[6] + w[7])) / (8.0 * dy[i, j])
+            dzdx, dzdy = _horn_gradient(_window(z, i, j), dx[i, j], dy[i, j])
             out[i, j] = math.degrees(math.atan(math.sqrt(dzdx * dzdx + dzdy * dzdy)))
     return out
 
@@ -132,8 +133,9 @@ def priority_flood_epsilon(z):
 
     Seeds are the valid cells on the grid edge or next to a NaN cell (NaN = nodata, an outlet).
     Cells leave a single priority queue in (elevation, index) order; a neighbour ``n`` reached
-    from ``c`` becomes ``max(z[n], nextafter(z[c], +inf))``, so every non-seed cell ends strictly
-    above the cell it was reached from. float64 in, float64 out.
+    from ``c`` becomes ``max(z[n], nextafter(z[c], +inf))`` (``z[c] + 2^-952`` within 2^-900 of 0,
+    where an ulp is denormal), so every non-seed cell ends strictly above the cell it was
+    reached from. float64 in, float64 out.
     """
     ny, nx = z.shape
     n = ny * nx
@@ -175,7 +177,7 @@ def priority_flood_epsilon(z):
             size = _pop(hz, hi, size)
         ci = c // nx
         cj = c - ci * nx
-        raised = np.nextafter(zc, np.inf)
+        raised = zc + _NEAR_ZERO_STEP if abs(zc) < _NEAR_ZERO else np.nextafter(zc, np.inf)
         interior = 0 < ci < ny - 1 and 0 < cj < nx - 1
         for k in range(8):
             if interior:
@@ -209,13 +211,21 @@ def _step(k, dx, dy):
 
 
 @njit(cache=True, nogil=True)
+def _horn_gradient(w, dx, dy):
+    """Horn's (dz/d east, dz/d south) from a filled window (:func:`_window`)."""
+    dzdx = ((w[7] + 2.0 * w[0] + w[1]) - (w[5] + 2.0 * w[4] + w[3])) / (8.0 * dx)
+    dzds = ((w[3] + 2.0 * w[2] + w[1]) - (w[5] + 2.0 * w[6] + w[7])) / (8.0 * dy)
+    return dzdx, dzds
+
+
+@njit(cache=True, nogil=True)
 def d8_direction(z, dx, dy):
     """D8 steepest descent (uint8 ESRI codes); drop / true distance, first maximum wins.
 
-    Neighbours off the grid or in nodata take their extrapolated elevation (:func:`_window`):
-    where that is the steepest descent the cell drains off the grid (its code points out of
-    the grid or into nodata, and it is an outlet for routing), as water on a slope cut by the
-    grid edge or a clip line does.
+    A cell on the grid edge or beside nodata drains off the grid when its downslope direction,
+    from Horn's gradient with missing neighbours extrapolated (:func:`_window`), points at a
+    missing neighbour: its code points there and routing treats it as an outlet. Otherwise the
+    steepest descent to an existing neighbour wins, as in the interior.
     """
     ny, nx = z.shape
     out = np.empty((ny, nx), dtype=np.uint8)
@@ -225,14 +235,36 @@ def d8_direction(z, dx, dy):
             if not math.isfinite(zc):
                 out[i, j] = NODATA_DIR
                 continue
-            w = _window(z, i, j)
-            best = 0.0
             code = 0
-            for k in range(8):
-                drop = (zc - w[k]) / _step(k, dx[i, j], dy[i, j])
-                if drop > best:
-                    best = drop
-                    code = D8_CODES[k]
+            edge = i == 0 or j == 0 or i == ny - 1 or j == nx - 1
+            if not edge:
+                for k in range(8):
+                    if not math.isfinite(z[i + _DI[k], j + _DJ[k]]):
+                        edge = True
+                        break
+            if edge:
+                gx, gs = _horn_gradient(_window(z, i, j), dx[i, j], dy[i, j])
+                if gx != 0.0 or gs != 0.0:
+                    angle = math.degrees(math.atan2(-gs, -gx)) % 360.0  # downslope, clockwise from east
+                    k = int(angle / 45.0 + 0.5) % 8  # nearest of the 8 directions (angle ≥ 0)
+                    ni = i + _DI[k]
+                    nj = j + _DJ[k]
+                    if not (0 <= ni < ny and 0 <= nj < nx) or not math.isfinite(z[ni, nj]):
+                        code = D8_CODES[k]
+            if code == 0:
+                best = 0.0
+                for k in range(8):
+                    ni = i + _DI[k]
+                    nj = j + _DJ[k]
+                    if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
+                        continue
+                    zn = z[ni, nj]
+                    if not math.isfinite(zn):
+                        continue
+                    drop = (zc - zn) / _step(k, dx[i, j], dy[i, j])
+                    if drop > best:
+                        best = drop
+                        code = D8_CODES[k]
             out[i, j] = code
     return out
 
@@ -328,7 +360,7 @@ def flow_accumulation(fdir, area):
 
 @njit(cache=True, nogil=True)
 def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
-                 cutoff_gentle, cutoff_steep, cutoff_break, min_slope):
+                 cutoff_gentle, cutoff_steep, cutoff_break, min_slope, stop):
     """Cumulative slope length (m, float64) with the Hickey / Van Remortel cutoff rules.
 
     Per cell: step = D8 distance to its receiver; angle = downslope angle to the receiver
@@ -338,7 +370,8 @@ def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
     restart value) and take the maximum of ``lambda[u] + step[u]`` over the upslope cells u
     whose angle they keep: angle[c] >= angle[u] * F, F = cutoff_gentle if angle[c] <
     cutoff_break else cutoff_steep. Lengths are capped at ``max_length`` (inf = no cap).
-    Returns ``(lambda, complete)``.
+    ``stop`` (bool, ny × nx) marks channel and barrier cells: they take no length from upslope
+    and pass none downslope. Returns ``(lambda, complete)``.
     """
     ny, nx = fdir.shape
     n = ny * nx
@@ -367,12 +400,17 @@ def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
     for c in range(n):
         if not angle[c] >= min_slope:
             angle[c] = min_slope
+    blocked = stop.reshape(n)
+    source = indeg.copy()  # inflows that carry length: none from stop cells
+    for c in range(n):
+        if blocked[c] and down[c] >= 0:
+            source[down[c]] -= 1
     lam = np.full(n, np.nan, dtype=np.float64)
     for i in range(ny):
         for j in range(nx):
             c = i * nx + j
             if fdir[i, j] != NODATA_DIR:
-                lam[c] = 0.5 * step[c] if indeg[c] == 0 else 0.5 * (dx[i, j] + dy[i, j])
+                lam[c] = 0.5 * step[c] if source[c] == 0 else 0.5 * (dx[i, j] + dy[i, j])
     queue, tail, valid = _sources(fdir, indeg)
     head = 0
     while head < tail:
@@ -383,7 +421,7 @@ def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
         d = down[u]
         if d >= 0:
             factor = cutoff_gentle if angle[d] < cutoff_break else cutoff_steep
-            if angle[d] >= angle[u] * factor:
+            if not blocked[u] and not blocked[d] and angle[d] >= angle[u] * factor:
                 cand = lam[u] + step[u]
                 if cand > lam[d]:
                     lam[d] = cand

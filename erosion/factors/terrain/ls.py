@@ -186,13 +186,16 @@ def l_factor(slope_length, slope=None, *, m="rusle", rill_ratio="moderate", data
 
 
 def ls_factor(dem, *, s_method: str = "csle", m="rusle", rill_ratio="moderate", max_length: float | None = MAX_LENGTH,
-              cutoff_gentle: float = 0.7, cutoff_steep: float = 0.5, filled: bool = False, cellsize=None,
+              cutoff_gentle: float = 0.7, cutoff_steep: float = 0.5, channel_area: float | None = None,
+              barriers=None, filled: bool = False, cellsize=None,
               return_components: bool = False, allow_compute: bool = False, data_validation: str = "raise"):
     """Topographic factor LS = L·S from a DEM.
 
     Steps: priority-flood+ε fill (skipped with ``filled=True``), D8 directions, Horn slope of
     the filled DEM, slope length λ with the Hickey / Van Remortel cutoffs (:func:`slope_length`),
-    L = (λ/22.13)^m (:func:`l_factor`), S (:func:`s_factor`). Returns ``ls_factor`` (float32),
+    L = (λ/22.13)^m (:func:`l_factor`), S (:func:`s_factor`). ``channel_area`` (m²) and
+    ``barriers`` end slope length at channels and at field borders, roads or ditches (see
+    :func:`slope_length`). Returns ``ls_factor`` (float32),
     or with ``return_components`` a Dataset (DataArray input) / dict (NumPy input) holding
     slope, slope_length, l_factor, s_factor and ls_factor.
     """
@@ -205,7 +208,8 @@ def ls_factor(dem, *, s_method: str = "csle", m="rusle", rill_ratio="moderate", 
     fdir = flow_direction(z, cellsize=cellsize, data_validation=validation)
     theta = slope_angle(z, cellsize=cellsize, data_validation=validation)
     lam = slope_length(z, fdir=fdir, max_length=max_length, cutoff_gentle=cutoff_gentle,
-                       cutoff_steep=cutoff_steep, cellsize=cellsize, allow_compute=allow_compute,
+                       cutoff_steep=cutoff_steep, channel_area=channel_area, barriers=barriers,
+                       cellsize=cellsize, allow_compute=allow_compute,
                        data_validation=validation)
     big_l = l_factor(lam, theta, m=m, rill_ratio=rill_ratio, data_validation=validation)
     big_s = s_factor(theta, method=s_method, data_validation=validation)
@@ -213,7 +217,8 @@ def ls_factor(dem, *, s_method: str = "csle", m="rusle", rill_ratio="moderate", 
     if isinstance(ls, xr.DataArray):
         ls = finalize(ls.astype(np.float32), "ls_factor", big_l,
                       f"ls_factor: L*S, S method {s_method!r}, m rule {m!r}, rill ratio {rill_ratio}, "
-                      f"max length {max_length}", S_METHODS[s_method][2] + "; " + REF_MCCOOL_L)
+                      f"max length {max_length}, channel area {channel_area}, barriers "
+                      f"{'given' if barriers is not None else 'none'}", S_METHODS[s_method][2] + "; " + REF_MCCOOL_L)
     else:
         ls = np.asarray(ls, dtype=np.float32)
     if not return_components:

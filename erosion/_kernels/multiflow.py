@@ -1,0 +1,291 @@
+"""numba kernels for multiple-flow routing: D∞ angles, MFD fractions, accumulation, Horn aspect.
+
+Plain-array functions only; the wrappers live in ``erosion/factors/terrain/``. Rows grow
+southward, columns eastward (the wrappers pass a north-up view); cell sizes are 2-D arrays
+``dx[i, j]``, ``dy[i, j]`` in metres. Directions are indexed in the D8 order of
+:mod:`erosion._kernels.terrain`: 0 E, 1 SE, 2 S, 3 SW, 4 W, 5 NW, 6 N, 7 NE. Missing neighbours
+(off the grid or NaN) take their extrapolated elevation (:func:`terrain._window`, ADR 0012);
+flow toward them leaves the grid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .terrain import _DI, _DJ, _step, _window
+
+TWO_PI = 2.0 * math.pi
+_TWO_PI32 = np.float32(TWO_PI)
+
+# Tarboton (1997) facets, counter-clockwise from east: cardinal neighbour, diagonal neighbour,
+# multiplier ac of π/2 and sign af of the within-facet angle r (angle = ac·π/2 + af·r).
+_FACET_CARD = np.array([0, 6, 6, 4, 4, 2, 2, 0], dtype=np.int64)
+_FACET_DIAG = np.array([7, 7, 5, 5, 3, 3, 1, 1], dtype=np.int64)
+_FACET_AC = np.array([0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0])
+_FACET_AF = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+
+# Neighbours counter-clockwise from east (D8 indices): E, NE, N, NW, W, SW, S, SE.
+_CCW = np.array([0, 7, 6, 5, 4, 3, 2, 1], dtype=np.int64)
+
+SNAP = 1e-6
+"""D∞ proportions below this go to the other neighbour (float32 angles carry ~2e-7 rad of rounding)."""
+
+
+@njit(cache=True, nogil=True)
+def contour_length(k, dx, dy):
+    """Quinn et al. (1991) contour length toward direction k: 0.5·cell across a cardinal
+    direction (dy for E/W, dx for N/S), √(dx²+dy²)/4 (0.354·cell) across a diagonal."""
+    if _DI[k] == 0:
+        return 0.5 * dy
+    if _DJ[k] == 0:
+        return 0.5 * dx
+    return 0.25 * math.sqrt(dx * dx + dy * dy)
+
+
+@njit(cache=True, nogil=True)
+def dinf_angle(z, dx, dy):
+    """D∞ flow angle (Tarboton 1997), radians counter-clockwise from east, float32.
+
+    On each of the 8 triangular facets (centre e0, cardinal neighbour e1 at distance d1, diagonal
+    e2 at d2 from e1): s1 = (e0 − e1)/d1, s2 = (e1 − e2)/d2, r = atan2(s2, s1), s = √(s1² + s2²);
+    r < 0 → r = 0, s = s1; r > atan2(d2, d1) → r = atan2(d2, d1), s = (e0 − e2)/√(d1² + d2²).
+    The facet with the largest s > 0 wins (first in counter-clockwise order on ties); angle =
+    ac·π/2 + af·r in [0, 2π). −1 where no facet descends; NaN for nodata.
+    """
+    ny, nx = z.shape
+    out = np.empty((ny, nx), dtype=np.float32)
+    for i in range(ny):
+        for j in range(nx):
+            e0 = z[i, j]
+            if not math.isfinite(e0):
+                out[i, j] = np.nan
+                continue
+            w = _window(z, i, j)
+            best = 0.0
+            angle = -1.0
+            for f in range(8):
+                card = _FACET_CARD[f]
+                d1 = dx[i, j] if card % 4 == 0 else dy[i, j]  # E/W: dx; N/S: dy
+                d2 = dy[i, j] if card % 4 == 0 else dx[i, j]
+                e1 = w[card]
+                e2 = w[_FACET_DIAG[f]]
+                s1 = (e0 - e1) / d1
+                s2 = (e1 - e2) / d2
+                rmax = math.atan2(d2, d1)
+                r = math.atan2(s2, s1) if (s1 != 0.0 or s2 != 0.0) else 0.0
+                if r < 0.0:
+                    r = 0.0
+                    s = s1
+                elif r > rmax:
+                    r = rmax
+                    s = (e0 - e2) / math.sqrt(d1 * d1 + d2 * d2)
+                else:
+                    s = math.sqrt(s1 * s1 + s2 * s2)
+                if s > best:
+                    best = s
+                    angle = _FACET_AC[f] * 0.5 * math.pi + _FACET_AF[f] * r
+            out[i, j] = angle
+            if out[i, j] >= _TWO_PI32:  # 2π (facet 8 with r = 0) or rounded up to it in float32
+                out[i, j] = 0.0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def mfd_fractions(z, dx, dy, exponent, quinn):
+    """Multiple-flow fractions, float32 (8, ny, nx), in the D8 order E, SE, S, SW, W, NW, N, NE.
+
+    f_k = w_k / Σ w, w_k = (tan β_k)^p · L_k over the downslope neighbours (tan β_k > 0), with
+    tan β_k = drop / distance and L_k the Quinn contour length (``quinn``) or 1 (Freeman 1991,
+    Holmgren 1994). All zero where nothing descends; NaN for nodata. (tan β_k / max tan β)^p is
+    used, the same fractions without underflow for large p.
+    """
+    ny, nx = z.shape
+    out = np.empty((8, ny, nx), dtype=np.float32)
+    tan = np.empty(8, dtype=np.float64)
+    wk = np.empty(8, dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            zc = z[i, j]
+            if not math.isfinite(zc):
+                out[:, i, j] = np.nan
+                continue
+            w = _window(z, i, j)
+            steepest = 0.0
+            for k in range(8):
+                tan[k] = (zc - w[k]) / _step(k, dx[i, j], dy[i, j])
+                steepest = max(steepest, tan[k])
+            total = 0.0
+            for k in range(8):
+                wk[k] = 0.0
+                if tan[k] > 0.0:
+                    wk[k] = (tan[k] / steepest) ** exponent * (contour_length(k, dx[i, j], dy[i, j]) if quinn else 1.0)
+                    total += wk[k]
+            for k in range(8):
+                out[k, i, j] = wk[k] / total if total > 0.0 else 0.0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def dinf_fractions(angle, dx, dy):
+    """D∞ angles → fractions (8, ny, nx) float64, shared by the two neighbours either side.
+
+    The neighbours' directions (radians counter-clockwise from east, on true dx, dy) are
+    E 0, NE atan2(dy, dx), N π/2, NW, W π, SW, S 3π/2, SE. An angle a between directions φ_j and
+    φ_j+1 sends (a − φ_j)/(φ_j+1 − φ_j) to the second and the rest to the first (Tarboton 1997),
+    a share below :data:`SNAP` going to the other. −1: no outflow (zeros); NaN: nodata (NaN).
+    Returns ``(fractions, bad)``, ``bad`` = cells whose angle is neither NaN, −1 nor in [0, 2π].
+    """
+    ny, nx = angle.shape
+    out = np.zeros((8, ny, nx), dtype=np.float64)
+    phi = np.empty(9, dtype=np.float64)
+    bad = 0
+    for i in range(ny):
+        for j in range(nx):
+            a = float(angle[i, j])
+            if not math.isfinite(a):
+                out[:, i, j] = np.nan
+                continue
+            if a < 0.0:
+                if a != -1.0:
+                    bad += 1
+                continue
+            if a > TWO_PI + SNAP:
+                bad += 1
+                continue
+            if a >= TWO_PI:
+                a -= TWO_PI
+            diag = math.atan2(dy[i, j], dx[i, j])
+            for q in range(4):
+                phi[2 * q] = q * 0.5 * math.pi
+                phi[2 * q + 1] = q * 0.5 * math.pi + (diag if q % 2 == 0 else 0.5 * math.pi - diag)
+            phi[8] = TWO_PI
+            s = 0
+            while s < 7 and a >= phi[s + 1]:
+                s += 1
+            p = (a - phi[s]) / (phi[s + 1] - phi[s])
+            if p < SNAP:
+                p = 0.0
+            elif p > 1.0 - SNAP:
+                p = 1.0
+            out[_CCW[s], i, j] += 1.0 - p
+            out[_CCW[(s + 1) % 8], i, j] += p
+    return out, bad
+
+
+@njit(cache=True, nogil=True)
+def accumulate(frac, contrib):
+    """Upslope sum along multiple-flow fractions, the cell's own ``contrib`` included (float64).
+
+    ``A_i = c_i + Σ_j f_ji · A_j`` in topological (Kahn) order. ``frac`` is (8, ny, nx) in the D8
+    order; a NaN anywhere in a cell's fractions marks nodata (NaN out). Fractions are
+    renormalised to sum to 1 (they may be stored in float32); the share toward a neighbour off
+    the grid or in nodata leaves the grid. ``contrib`` NaN counts as 0. Returns
+    ``(acc, complete)``; ``complete`` is False when the fractions contain a loop.
+    """
+    _, ny, nx = frac.shape
+    n = ny * nx
+    valid = np.zeros(n, dtype=np.bool_)
+    total = np.zeros(n, dtype=np.float64)
+    acc = np.full(n, np.nan, dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            c = i * nx + j
+            ok = True
+            for k in range(8):
+                f = frac[k, i, j]
+                if not math.isfinite(f):
+                    ok = False
+                elif f > 0.0:
+                    total[c] += f
+            valid[c] = ok
+            if ok:
+                v = contrib[i, j]
+                acc[c] = v if math.isfinite(v) else 0.0
+    indeg = np.zeros(n, dtype=np.int64)
+    for i in range(ny):
+        for j in range(nx):
+            if not valid[i * nx + j]:
+                continue
+            for k in range(8):
+                ni = i + _DI[k]
+                nj = j + _DJ[k]
+                if frac[k, i, j] > 0.0 and 0 <= ni < ny and 0 <= nj < nx and valid[ni * nx + nj]:
+                    indeg[ni * nx + nj] += 1
+    queue = np.empty(n, dtype=np.int64)
+    tail = 0
+    nvalid = 0
+    for c in range(n):
+        if valid[c]:
+            nvalid += 1
+            if indeg[c] == 0:
+                queue[tail] = c
+                tail += 1
+    head = 0
+    while head < tail:
+        u = queue[head]
+        head += 1
+        i = u // nx
+        j = u - i * nx
+        for k in range(8):
+            f = frac[k, i, j]
+            ni = i + _DI[k]
+            nj = j + _DJ[k]
+            if not (f > 0.0 and 0 <= ni < ny and 0 <= nj < nx):
+                continue
+            d = ni * nx + nj
+            if not valid[d]:
+                continue
+            acc[d] += acc[u] * (f / total[u])
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                queue[tail] = d
+                tail += 1
+    return acc.reshape((ny, nx)), head == nvalid
+
+
+@njit(cache=True, nogil=True)
+def mfd_contour_width(frac, dx, dy):
+    """Σ of Quinn contour lengths over the directions with a positive fraction (m);
+    √(dx·dy) where there is none (no outflow), NaN for nodata."""
+    _, ny, nx = frac.shape
+    out = np.empty((ny, nx), dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            width = 0.0
+            for k in range(8):
+                f = frac[k, i, j]
+                if not math.isfinite(f):
+                    width = np.nan
+                    break
+                if f > 0.0:
+                    width += contour_length(k, dx[i, j], dy[i, j])
+            out[i, j] = width if width != 0.0 else math.sqrt(dx[i, j] * dy[i, j])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def horn_aspect(z, dx, dy):
+    """Aspect (degrees clockwise from north, the downslope azimuth, float32) from Horn's gradient.
+
+    ``aspect = atan2(−dz/dx, −dz/dnorth)`` mapped to [0, 360); −1 on flat cells; NaN for nodata.
+    Missing neighbours extrapolated (:func:`terrain._window`).
+    """
+    ny, nx = z.shape
+    out = np.empty((ny, nx), dtype=np.float32)
+    for i in range(ny):
+        for j in range(nx):
+            if not math.isfinite(z[i, j]):
+                out[i, j] = np.nan
+                continue
+            w = _window(z, i, j)
+            dzdx = ((w[7] + 2.0 * w[0] + w[1]) - (w[5] + 2.0 * w[4] + w[3])) / (8.0 * dx[i, j])
+            dzds = ((w[3] + 2.0 * w[2] + w[1]) - (w[5] + 2.0 * w[6] + w[7])) / (8.0 * dy[i, j])  # southward
+            if dzdx == 0.0 and dzds == 0.0:
+                out[i, j] = -1.0
+                continue
+            a = math.degrees(math.atan2(-dzdx, dzds))  # downslope: east = −dz/dx, north = +dz/dsouth
+            out[i, j] = a + 360.0 if a < 0.0 else a
+    return out
