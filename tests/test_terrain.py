@@ -506,3 +506,59 @@ def test_flow_accumulation_cell_area_of_the_wrong_shape():
     fd = t.flow_direction(plane(ny=5, nx=4), cellsize=10.0)
     with pytest.raises(GridMismatchError, match="cell_area of shape"):
         t.flow_accumulation(fd, cell_area=np.ones((3, 3)))
+
+
+# --- LS methods ---------------------------------------------------------------------------------
+
+def test_desmet_govers_ls_on_a_plane_is_the_segment_formula():
+    z = plane(ny=20, nx=8, cell=30.0)  # 10 % south: aspect 180°, x = 1
+    theta = _theta(0.1, 0.0)
+    mm = float(t.m_exponent(theta))
+    i = np.arange(20.0)
+    seg = 30.0**mm * ((i + 1) ** (mm + 1) - i ** (mm + 1)) / 22.13**mm  # Desmet & Govers, A_in = 30·30·i
+    expected = seg * float(t.s_factor(theta))
+    for routing in ("d8", "dinf"):
+        ls = t.ls_factor(projected(z, cell=30.0), method="desmet-govers", routing=routing, max_length=None).values
+        np.testing.assert_allclose(ls, np.broadcast_to(expected[:, None], ls.shape), rtol=2e-5, err_msg=routing)
+    # MFD also sends flow down the diagonals; on a plane that spreading cancels away from the
+    # side edges, where flow toward the missing neighbours leaves the grid
+    wide = t.ls_factor(projected(plane(ny=20, nx=80, cell=30.0), cell=30.0), method="desmet-govers", routing="mfd",
+                       max_length=None).values[:, 40]
+    np.testing.assert_allclose(wide, expected, rtol=2e-5)
+    capped = t.ls_factor(projected(z, cell=30.0), method="desmet-govers", max_length=90.0).values[:, 3]
+    a_in = 90.0 * 30.0  # the inlet area is capped at max_length · D
+    top = ((a_in + 900.0) ** (mm + 1) - a_in ** (mm + 1)) / (30.0 ** (mm + 2) * 22.13**mm) * float(t.s_factor(theta))
+    np.testing.assert_allclose(capped[3:], top, rtol=2e-5)
+    np.testing.assert_allclose(capped[:3], expected[:3], rtol=2e-5)
+
+
+def test_desmet_govers_channel_cells_restart_and_dask_matches():
+    dem = projected(_valley(0.10, ny=40), cell=30.0)
+    parts = t.ls_factor(dem, method="desmet-govers", routing="mfd", channel_area=5e4, return_components=True)
+    channel = parts["flow_accumulation"].values >= 5e4
+    single = t.ls_factor(dem, method="desmet-govers", routing="mfd", return_components=True)
+    assert channel.sum() > 20
+    assert np.all(parts["l_factor"].values[channel] < single["l_factor"].values[channel])
+    lazy = t.ls_factor(dem.chunk({"y": 13, "x": 9}), method="desmet-govers", routing="mfd", channel_area=5e4,
+                       allow_compute=True)
+    np.testing.assert_allclose(lazy.values, parts["ls_factor"].values, rtol=1e-6)
+
+
+def test_rusle_method_uses_the_short_slope_s_below_15_feet():
+    z = plane(ny=12, nx=4, cell=1.0)  # 1 m cells: λ = 0.5, 1.5, ... m
+    parts = t.ls_factor(z, method="rusle", cellsize=1.0, max_length=None, return_components=True)
+    theta = _theta(0.1, 0.0)
+    short = parts["slope_length"][:, 1] < 4.572
+    assert short.sum() == 5  # λ = 0.5 … 4.5 m
+    np.testing.assert_allclose(parts["s_factor"][short, 1], float(t.s_factor(theta, method="short")), rtol=1e-6)
+    np.testing.assert_allclose(parts["s_factor"][~short, 1], float(t.s_factor(theta, method="mccool")), rtol=1e-6)
+
+
+def test_ls_method_choices_are_checked():
+    z = plane(ny=6, nx=6)
+    with pytest.raises(UnknownCodeError, match="LS method"):
+        t.ls_factor(z, cellsize=10.0, method="grass")
+    with pytest.raises(InputError, match="desmet-govers"):
+        t.ls_factor(z, cellsize=10.0, routing="mfd")
+    with pytest.raises(InputError, match="barriers"):
+        t.ls_factor(z, cellsize=10.0, method="desmet-govers", barriers=np.zeros((6, 6), bool))

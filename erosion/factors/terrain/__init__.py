@@ -6,11 +6,12 @@ docs/methods/terrain.md for the equations and docs/decisions/0002-0004 for the c
 """
 
 from .desmet_govers import aspect, l_factor_desmet_govers
-from .ls import M_RULES, RILL_RATIOS, S_METHODS, l_factor, ls_factor, m_exponent, s_factor
+from .ls import LS_METHODS, M_RULES, RILL_RATIOS, S_METHODS, l_factor, ls_factor, m_exponent, s_factor
 from .routing import breach_depressions, fill_depressions, flow_accumulation, slope_length
 from .surface import flow_direction, slope
 
 __all__ = [
+    "LS_METHODS",
     "M_RULES",
     "RILL_RATIOS",
     "S_METHODS",

@@ -10,7 +10,7 @@ from ...errors import InputError, UnknownCodeError
 from .routing import MAX_LENGTH, fill_depressions, flow_direction, slope_length
 from .surface import slope as slope_angle
 
-__all__ = ["M_RULES", "RILL_RATIOS", "S_METHODS", "l_factor", "ls_factor", "m_exponent", "s_factor"]
+__all__ = ["LS_METHODS", "M_RULES", "RILL_RATIOS", "S_METHODS", "l_factor", "ls_factor", "m_exponent", "s_factor"]
 
 REF_MCCOOL_S = ("McCool, D.K., Brown, L.C., Foster, G.R., Mutchler, C.K., Meyer, L.D. (1987) Revised slope "
                 "steepness factor for the Universal Soil Loss Equation. Trans. ASAE 30(5):1387-1396")
@@ -185,45 +185,117 @@ def l_factor(slope_length, slope=None, *, m="rusle", rill_ratio="moderate", data
                           output="l_factor", history=history, references=REF_MCCOOL_L, validation=data_validation)
 
 
-def ls_factor(dem, *, s_method: str = "csle", m="rusle", rill_ratio="moderate", max_length: float | None = MAX_LENGTH,
-              cutoff_gentle: float = 0.7, cutoff_steep: float = 0.5, channel_area: float | None = None,
-              barriers=None, filled: bool = False, cellsize=None,
-              return_components: bool = False, allow_compute: bool = False, data_validation: str = "raise"):
-    """Topographic factor LS = L·S from a DEM.
+LS_METHODS = {
+    "flowpath": "D8 flow-path slope length with the Hickey / Van Remortel cutoffs, L = (λ/22.13)^m",
+    "rusle": "the flow-path λ with AH703's S: McCool's S, and 3 sinθ^0.8 + 0.56 where λ < 4.57 m (15 ft)",
+    "desmet-govers": "grid L from the inlet contributing area (Desmet & Govers 1996), any routing",
+}
+_SHORT_SLOPE = 4.572  # m: AH703's short-slope S applies to slopes shorter than 15 ft
 
-    Steps: priority-flood+ε fill (skipped with ``filled=True``), D8 directions, Horn slope of
-    the filled DEM, slope length λ with the Hickey / Van Remortel cutoffs (:func:`slope_length`),
-    L = (λ/22.13)^m (:func:`l_factor`), S (:func:`s_factor`). ``channel_area`` (m²) and
-    ``barriers`` end slope length at channels and at field borders, roads or ditches (see
-    :func:`slope_length`). Returns ``ls_factor`` (float32),
-    or with ``return_components`` a Dataset (DataArray input) / dict (NumPy input) holding
-    slope, slope_length, l_factor, s_factor and ls_factor.
+
+def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: str | None = None, m="rusle",
+              rill_ratio="moderate", max_length: float | None = MAX_LENGTH, cutoff_gentle: float = 0.7,
+              cutoff_steep: float = 0.5, channel_area: float | None = None, barriers=None, exponent: float = 1.1,
+              mfd_weights: str = "freeman", x="aspect", filled: bool = False, cellsize=None,
+              return_components: bool = False, allow_compute: bool = False, data_validation: str = "raise"):
+    """Topographic factor LS = L·S from a DEM, by one of :data:`LS_METHODS`.
+
+    All methods fill the DEM (priority-flood+ε; skipped with ``filled=True``) and take the Horn
+    slope of the filled DEM for S (``s_method``, :data:`S_METHODS`) and for m (``m``,
+    ``rill_ratio``, :func:`m_exponent`).
+
+    - ``"flowpath"`` (default): D8 directions, slope length λ with the Hickey / Van Remortel
+      cutoffs, ``max_length`` cap, ``channel_area`` (m²) and ``barriers`` (:func:`slope_length`),
+      L = (λ/22.13)^m (:func:`l_factor`); S ``"csle"`` by default.
+    - ``"rusle"``: the same λ; S by McCool et al. (1987) (``s_method="mccool"`` by default) with
+      AH703's short-slope S = 3 sinθ^0.8 + 0.56 on cells whose λ is below 4.57 m (15 ft), which
+      only fine DEMs have.
+    - ``"desmet-govers"``: ``routing`` ``"d8"``, ``"dinf"`` or ``"mfd"`` (``exponent``,
+      ``mfd_weights``) gives the contributing area A (:func:`flow_accumulation`), and
+      :func:`l_factor_desmet_govers` the grid L with the flow-width term ``x``. ``max_length``
+      caps the inlet area at ``max_length``·D (D the cell side), the analogue of the λ cap;
+      channel cells (A ≥ ``channel_area``) restart with no inlet area. ``barriers`` need flow
+      paths and are refused.
+
+    Returns ``ls_factor`` (float32), or with ``return_components`` a Dataset (DataArray input) /
+    dict (NumPy input) holding slope, s_factor, l_factor and ls_factor, and slope_length
+    (flow-path methods) or flow_accumulation and aspect (Desmet & Govers).
     """
     validation = _validation(data_validation)
+    if method not in LS_METHODS:
+        raise UnknownCodeError(f"unknown LS method {method!r}; use one of {sorted(LS_METHODS)}")
+    s_method = s_method or ("mccool" if method == "rusle" else "csle")
     if s_method not in S_METHODS:
         raise UnknownCodeError(f"unknown S method {s_method!r}; use one of {sorted(S_METHODS)}")
+    if method != "desmet-govers" and routing != "d8":
+        raise InputError(f"the {method!r} method follows D8 flow paths; routing={routing!r} needs "
+                         "method='desmet-govers'")
+    if method == "desmet-govers" and barriers is not None:
+        raise InputError("barriers stop flow paths: use them with method='flowpath' or 'rusle'")
     _m_rule(m)
     _rill(rill_ratio)
     z = dem if filled else fill_depressions(dem, allow_compute=allow_compute, data_validation=validation)
-    fdir = flow_direction(z, cellsize=cellsize, data_validation=validation)
     theta = slope_angle(z, cellsize=cellsize, data_validation=validation)
-    lam = slope_length(z, fdir=fdir, max_length=max_length, cutoff_gentle=cutoff_gentle,
-                       cutoff_steep=cutoff_steep, channel_area=channel_area, barriers=barriers,
-                       cellsize=cellsize, allow_compute=allow_compute,
-                       data_validation=validation)
-    big_l = l_factor(lam, theta, m=m, rill_ratio=rill_ratio, data_validation=validation)
+    if method == "desmet-govers":
+        big_l, parts = _desmet_govers_l(z, theta, routing, exponent, mfd_weights, x, m, rill_ratio, max_length,
+                                        channel_area, cellsize, allow_compute, validation)
+    else:
+        fdir = flow_direction(z, cellsize=cellsize, data_validation=validation)
+        lam = slope_length(z, fdir=fdir, max_length=max_length, cutoff_gentle=cutoff_gentle,
+                           cutoff_steep=cutoff_steep, channel_area=channel_area, barriers=barriers,
+                           cellsize=cellsize, allow_compute=allow_compute, data_validation=validation)
+        big_l = l_factor(lam, theta, m=m, rill_ratio=rill_ratio, data_validation=validation)
+        parts = {"slope_length": lam}
     big_s = s_factor(theta, method=s_method, data_validation=validation)
+    if method == "rusle":
+        short = s_factor(theta, method="short", data_validation=validation)
+        big_s = (short.where(parts["slope_length"] < _SHORT_SLOPE, big_s) if isinstance(big_s, xr.DataArray)
+                 else np.where(np.asarray(parts["slope_length"]) < _SHORT_SLOPE, short, big_s).astype(np.float32))
     ls = big_l * big_s
     if isinstance(ls, xr.DataArray):
+        refs = S_METHODS[s_method][2] + "; " + REF_MCCOOL_L
         ls = finalize(ls.astype(np.float32), "ls_factor", big_l,
-                      f"ls_factor: L*S, S method {s_method!r}, m rule {m!r}, rill ratio {rill_ratio}, "
-                      f"max length {max_length}, channel area {channel_area}, barriers "
-                      f"{'given' if barriers is not None else 'none'}", S_METHODS[s_method][2] + "; " + REF_MCCOOL_L)
+                      f"ls_factor: method {method!r} ({LS_METHODS[method]}), routing {routing!r}, S method "
+                      f"{s_method!r}, m rule {m!r}, rill ratio {rill_ratio}, max length {max_length}, channel area "
+                      f"{channel_area}, barriers {'given' if barriers is not None else 'none'}", refs)
+        if isinstance(big_s, xr.DataArray) and method == "rusle":
+            big_s = finalize(big_s.astype(np.float32), "s_factor", big_l,
+                             f"s_factor: {s_method!r}, AH703 short-slope S where slope length < {_SHORT_SLOPE} m",
+                             S_METHODS[s_method][2])
     else:
         ls = np.asarray(ls, dtype=np.float32)
     if not return_components:
         return ls
-    parts = {"slope": theta, "slope_length": lam, "l_factor": big_l, "s_factor": big_s, "ls_factor": ls}
+    parts = {"slope": theta, **parts, "l_factor": big_l, "s_factor": big_s, "ls_factor": ls}
     if isinstance(ls, xr.DataArray):
         return xr.Dataset(parts)
     return parts
+
+
+def _desmet_govers_l(z, theta, routing, exponent, mfd_weights, x, m, rill_ratio, max_length, channel_area,
+                     cellsize, allow_compute, validation):
+    """L by Desmet & Govers from the filled DEM, with the λ cap and channels as inlet-area rules."""
+    from ...grid import cell_area
+    from .desmet_govers import aspect, l_factor_desmet_govers
+    from .routing import flow_accumulation
+
+    fdir = flow_direction(z, routing=routing, exponent=exponent, mfd_weights=mfd_weights, cellsize=cellsize,
+                          data_validation=validation)
+    area = flow_accumulation(fdir, cellsize=cellsize, allow_compute=allow_compute)
+    asp = aspect(z, cellsize=cellsize, data_validation=validation)
+    if isinstance(area, xr.DataArray) and cellsize is None:
+        own = cell_area(area)
+    else:
+        dx, dy = (cellsize, cellsize) if np.ndim(cellsize) == 0 else tuple(cellsize)
+        own = float(dx) * float(dy)
+    effective = area
+    if max_length is not None:
+        effective = np.minimum(effective, own + float(max_length) * np.sqrt(own))
+    if channel_area is not None:
+        channel = area >= float(channel_area)
+        effective = effective.where(~channel, own) if isinstance(effective, xr.DataArray) else np.where(channel, own, effective)
+    if isinstance(effective, xr.DataArray):
+        effective = effective.assign_attrs(units="m2")
+    big_l = l_factor_desmet_govers(effective, theta, asp if x == "aspect" else None, m=m, rill_ratio=rill_ratio,
+                                   x=x, cellsize=cellsize, data_validation=validation)
+    return big_l, {"flow_accumulation": area, "aspect": asp}
