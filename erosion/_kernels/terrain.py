@@ -281,81 +281,65 @@ def invalid_codes(fdir):
     return bad
 
 
-@njit(cache=True, nogil=True)
-def _receivers(fdir, dx, dy):
-    """Flat index of each cell's receiver (-1: none), in-degrees and D8 step lengths.
-
-    A cell without a receiver (code 0, or pointing off the grid or into nodata) gets the step
-    length (dx + dy) / 2.
-    """
+@njit(cache=True, nogil=True, inline="always")
+def _receiver(fdir, i, j):
+    """(flat index of the D8 receiver of (i, j) or -1, direction index k or -1)."""
     ny, nx = fdir.shape
-    n = ny * nx
-    down = np.full(n, -1, dtype=np.int64)
-    indeg = np.zeros(n, dtype=np.int64)
-    step = np.empty(n, dtype=np.float64)
-    for i in range(ny):
-        for j in range(nx):
-            c = i * nx + j
-            step[c] = 0.5 * (dx[i, j] + dy[i, j])
-            code = fdir[i, j]
-            if code == NODATA_DIR:
-                continue
-            k = _CODE_INDEX[code]
-            if k < 0:
-                continue
-            ni = i + _DI[k]
-            nj = j + _DJ[k]
-            if ni < 0 or nj < 0 or ni >= ny or nj >= nx or fdir[ni, nj] == NODATA_DIR:
-                continue
-            down[c] = ni * nx + nj
-            indeg[ni * nx + nj] += 1
-            step[c] = _step(k, dx[i, j], dy[i, j])
-    return down, indeg, step
-
-
-@njit(cache=True, nogil=True)
-def _sources(fdir, indeg):
-    """Queue (array + count) of the valid cells without inflow, and the number of valid cells."""
-    ny, nx = fdir.shape
-    queue = np.empty(ny * nx, dtype=np.int64)
-    tail = 0
-    valid = 0
-    for i in range(ny):
-        for j in range(nx):
-            c = i * nx + j
-            if fdir[i, j] != NODATA_DIR:
-                valid += 1
-                if indeg[c] == 0:
-                    queue[tail] = c
-                    tail += 1
-    return queue, tail, valid
+    code = fdir[i, j]
+    if code == NODATA_DIR:
+        return -1, -1
+    k = _CODE_INDEX[code]
+    if k < 0:
+        return -1, -1
+    ni = i + _DI[k]
+    nj = j + _DJ[k]
+    if ni < 0 or nj < 0 or ni >= ny or nj >= nx or fdir[ni, nj] == NODATA_DIR:
+        return -1, -1
+    return ni * nx + nj, k
 
 
 @njit(cache=True, nogil=True)
 def flow_accumulation(fdir, area):
     """Upslope area including the cell (float64); Kahn topological order, O(n).
 
-    Returns ``(acc, complete)``; ``complete`` is False when the directions contain a loop.
+    Receivers come from the codes on the fly (:func:`_receiver`); working memory is 9 bytes
+    per cell besides the result. Returns ``(acc, complete)``; ``complete`` is False when the
+    directions contain a loop.
     """
     ny, nx = fdir.shape
-    down, indeg, _ = _receivers(fdir, area, area)
-    acc = np.empty(ny * nx, dtype=np.float64)
+    n = ny * nx
+    indeg = np.zeros(n, dtype=np.uint8)
+    acc = np.empty((ny, nx), dtype=np.float64)
     for i in range(ny):
         for j in range(nx):
-            acc[i * nx + j] = np.nan if fdir[i, j] == NODATA_DIR else area[i, j]
-    queue, tail, valid = _sources(fdir, indeg)
+            acc[i, j] = np.nan if fdir[i, j] == NODATA_DIR else area[i, j]
+            d = _receiver(fdir, i, j)[0]
+            if d >= 0:
+                indeg[d] += 1
+    queue = np.empty(n, dtype=np.int64)
+    tail = 0
+    valid = 0
+    for i in range(ny):
+        for j in range(nx):
+            if fdir[i, j] != NODATA_DIR:
+                valid += 1
+                if indeg[i * nx + j] == 0:
+                    queue[tail] = i * nx + j
+                    tail += 1
+    flat = acc.reshape(n)
     head = 0
     while head < tail:
         u = queue[head]
         head += 1
-        d = down[u]
+        ui = u // nx
+        d = _receiver(fdir, ui, u - ui * nx)[0]
         if d >= 0:
-            acc[d] += acc[u]
+            flat[d] += flat[u]
             indeg[d] -= 1
             if indeg[d] == 0:
                 queue[tail] = d
                 tail += 1
-    return acc.reshape((ny, nx)), head == valid
+    return acc, head == valid
 
 
 @njit(cache=True, nogil=True)
@@ -371,62 +355,78 @@ def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
     whose angle they keep: angle[c] >= angle[u] * F, F = cutoff_gentle if angle[c] <
     cutoff_break else cutoff_steep. Lengths are capped at ``max_length`` (inf = no cap).
     ``stop`` (bool, ny × nx) marks channel and barrier cells: they take no length from upslope
-    and pass none downslope. Returns ``(lambda, complete)``.
+    and pass none downslope. Receivers and steps are derived from the codes on the fly, so the
+    working memory is 18 bytes per cell besides λ. Returns ``(lambda, complete)``.
     """
     ny, nx = fdir.shape
     n = ny * nx
-    down, indeg, step = _receivers(fdir, dx, dy)
-    zf = np.empty(n, dtype=np.float64)
+    indeg = np.zeros(n, dtype=np.uint8)  # inflows (at most 8)
+    source = np.zeros(n, dtype=np.uint8)  # inflows that carry length: none from stop cells
+    angle = np.full(n, -1.0, dtype=np.float64)
     for i in range(ny):
         for j in range(nx):
-            zf[i * nx + j] = z[i, j]
-    angle = np.full(n, -1.0, dtype=np.float64)
+            d, k = _receiver(fdir, i, j)
+            if d < 0:
+                continue
+            indeg[d] += 1
+            if not stop[i, j]:
+                source[d] += 1
+            if not use_slope_in:
+                di = d // nx
+                angle[i * nx + j] = math.degrees(math.atan((z[i, j] - z[di, d - di * nx]) / _step(k, dx[i, j], dy[i, j])))
     if use_slope_in:
         for i in range(ny):
             for j in range(nx):
-                s = slope_in[i, j]
-                angle[i * nx + j] = s if math.isfinite(s) else min_slope
+                v = slope_in[i, j]
+                angle[i * nx + j] = v if math.isfinite(v) else min_slope
     else:
-        for c in range(n):
-            d = down[c]
-            if d >= 0:
-                angle[c] = math.degrees(math.atan((zf[c] - zf[d]) / step[c]))
-        for c in range(n):  # receiver-less cells: steepest inflow angle
-            d = down[c]
-            if d >= 0 and down[d] < 0:
-                a = math.degrees(math.atan((zf[c] - zf[d]) / step[c]))
-                if a > angle[d]:
-                    angle[d] = a
+        for i in range(ny):  # receiver-less cells: steepest inflow angle
+            for j in range(nx):
+                d, k = _receiver(fdir, i, j)
+                if d >= 0:
+                    di = d // nx
+                    if _receiver(fdir, di, d - di * nx)[0] < 0 and angle[i * nx + j] > angle[d]:
+                        angle[d] = angle[i * nx + j]
     for c in range(n):
         if not angle[c] >= min_slope:
             angle[c] = min_slope
-    blocked = stop.reshape(n)
-    source = indeg.copy()  # inflows that carry length: none from stop cells
-    for c in range(n):
-        if blocked[c] and down[c] >= 0:
-            source[down[c]] -= 1
-    lam = np.full(n, np.nan, dtype=np.float64)
+    lam = np.full((ny, nx), np.nan, dtype=np.float64)
+    queue = np.empty(n, dtype=np.int64)
+    tail = 0
+    valid = 0
     for i in range(ny):
         for j in range(nx):
+            if fdir[i, j] == NODATA_DIR:
+                continue
             c = i * nx + j
-            if fdir[i, j] != NODATA_DIR:
-                lam[c] = 0.5 * step[c] if source[c] == 0 else 0.5 * (dx[i, j] + dy[i, j])
-    queue, tail, valid = _sources(fdir, indeg)
+            valid += 1
+            if source[c] == 0:
+                d, k = _receiver(fdir, i, j)
+                lam[i, j] = 0.5 * (_step(k, dx[i, j], dy[i, j]) if d >= 0 else 0.5 * (dx[i, j] + dy[i, j]))
+            else:
+                lam[i, j] = 0.5 * (dx[i, j] + dy[i, j])
+            if indeg[c] == 0:
+                queue[tail] = c
+                tail += 1
+    flat = lam.reshape(n)
     head = 0
     while head < tail:
         u = queue[head]
         head += 1
-        if lam[u] > max_length:
-            lam[u] = max_length
-        d = down[u]
+        if flat[u] > max_length:
+            flat[u] = max_length
+        ui = u // nx
+        uj = u - ui * nx
+        d, k = _receiver(fdir, ui, uj)
         if d >= 0:
             factor = cutoff_gentle if angle[d] < cutoff_break else cutoff_steep
-            if not blocked[u] and not blocked[d] and angle[d] >= angle[u] * factor:
-                cand = lam[u] + step[u]
-                if cand > lam[d]:
-                    lam[d] = cand
+            di = d // nx
+            if not stop[ui, uj] and not stop[di, d - di * nx] and angle[d] >= angle[u] * factor:
+                cand = flat[u] + _step(k, dx[ui, uj], dy[ui, uj])
+                if cand > flat[d]:
+                    flat[d] = cand
             indeg[d] -= 1
             if indeg[d] == 0:
                 queue[tail] = d
                 tail += 1
-    return lam.reshape((ny, nx)), head == valid
+    return lam, head == valid

@@ -54,7 +54,7 @@ def dem_input(dem, cellsize, validation, *, arg: str = "dem", variable: str = "d
         else:
             c = _cellsize(cellsize)
             dx, dy = np.full(dem.shape[0], c[0]), np.full(dem.shape[0], c[1])
-        data = north_up(dem.data.astype(np.float64), dem)
+        data = north_up(dem.data.astype(np.float64, copy=False), dem)  # no copy of a float64 DEM
         dx, dy = north_up(dx, dem), north_up(dy, dem)
         template = dem
     else:

@@ -7,6 +7,8 @@ import xarray as xr
 
 from ..._array import _validation, apply_cellwise, finalize
 from ...errors import InputError, UnknownCodeError
+from ...grid import same_grid
+from ._common import is_dask
 from .routing import MAX_LENGTH, fill_depressions, flow_direction, slope_length
 from .surface import slope as slope_angle
 
@@ -234,6 +236,9 @@ def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: s
         raise InputError("barriers stop flow paths: use them with method='flowpath' or 'rusle'")
     _m_rule(m)
     _rill(rill_ratio)
+    if method != "desmet-govers" and not is_dask(dem):
+        return _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
+                                   channel_area, barriers, filled, cellsize, return_components, validation)
     z = dem if filled else fill_depressions(dem, allow_compute=allow_compute, data_validation=validation)
     theta = slope_angle(z, cellsize=cellsize, data_validation=validation)
     if method == "desmet-govers":
@@ -299,3 +304,76 @@ def _desmet_govers_l(z, theta, routing, exponent, mfd_weights, x, m, rill_ratio,
     big_l = l_factor_desmet_govers(effective, theta, asp if x == "aspect" else None, m=m, rill_ratio=rill_ratio,
                                    x=x, cellsize=cellsize, data_validation=validation)
     return big_l, {"flow_accumulation": area, "aspect": asp}
+
+
+def _history(method, routing, s_method, m, rill_ratio, max_length, channel_area, barriers) -> str:
+    return (f"ls_factor: method {method!r} ({LS_METHODS[method]}), routing {routing!r}, S method {s_method!r}, "
+            f"m rule {m!r}, rill ratio {rill_ratio}, max length {max_length}, channel area {channel_area}, "
+            f"barriers {'given' if barriers is not None else 'none'}")
+
+
+def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
+                        channel_area, barriers, filled, cellsize, return_components, validation):
+    """The flow-path LS of an in-memory DEM: checked once at the door, then kernels on plain
+    arrays, intermediates dropped as soon as they are used and L·S formed in row blocks, so that
+    memory stays near the slope-length kernel's needs (benchmarks/bench_terrain.py)."""
+    from ..._kernels import terrain as k
+    from ...grid import north_up, row_areas
+    from ._common import REF_HICKEY, dem_input, grid2d, wrap
+    from .routing import _check_slope_length_args, _stop_cells
+
+    cap = _check_slope_length_args(cutoff_gentle, cutoff_steep, max_length, channel_area)
+    if barriers is not None and isinstance(dem, xr.DataArray):
+        dem, barriers = same_grid(dem, barriers, names=["dem", "barriers"])
+    data, dx, dy, template = dem_input(dem, cellsize, validation)  # units, range, NaN: once
+    shape = data.shape
+    dx2, dy2 = grid2d(dx, shape), grid2d(dy, shape)
+    z = np.ascontiguousarray(data, dtype=np.float64)
+    if not filled:
+        z = k.priority_flood_epsilon(z)
+    fd = k.d8_direction(z, dx2, dy2)
+    theta = k.horn_slope(z, dx2, dy2)
+    stop = np.zeros(shape, dtype=np.bool_) if barriers is None else _stop_cells(barriers, template, shape).copy()
+    if channel_area is not None:
+        per_row = north_up(row_areas(template), template) if template is not None else np.asarray(dx) * np.asarray(dy)
+        stop |= k.flow_accumulation(fd, grid2d(per_row, shape))[0] >= float(channel_area)
+    lam, complete = k.slope_length(z, fd, dx2, dy2, np.zeros((1, 1)), False, cap, float(cutoff_gentle),
+                                   float(cutoff_steep), 2.8624, 0.1, stop)
+    if not complete:
+        raise InputError("flow directions contain a loop; this should not happen after filling: please report it")
+    del z, fd, stop
+    m_of = _m_rule(m)
+    ratio = _rill(rill_ratio)
+    s_of = S_METHODS[s_method][0]
+    ls = np.empty(shape, dtype=np.float32)
+    keep = {"l_factor": np.empty(shape, np.float32), "s_factor": np.empty(shape, np.float32)} if return_components else {}
+    rows = max(1, (1 << 20) // max(1, shape[1]))  # about a million cells per block
+    for r0 in range(0, shape[0], rows):
+        block = slice(r0, r0 + rows)
+        t = theta[block]  # float32, as the step functions see it: the same numbers as on dask input
+        lm = lam[block]
+        mm = m_of(t, ratio) if m_of is not None else float(m)
+        with np.errstate(invalid="ignore"):
+            big_l = _f32((lm / 22.13) ** mm)
+            big_s = _f32(s_of(t))
+            if method == "rusle":
+                big_s = np.where(lm < _SHORT_SLOPE, _f32(_s_short(t)), big_s)
+        ls[block] = big_l * big_s
+        if keep:
+            keep["l_factor"][block] = big_l
+            keep["s_factor"][block] = big_s
+    refs = S_METHODS[s_method][2] + "; " + REF_MCCOOL_L
+    history = _history(method, "d8", s_method, m, rill_ratio, max_length, channel_area, barriers)
+    out = wrap(ls, template, "ls_factor", history, refs)
+    if not return_components:
+        return out
+    parts = {"slope": wrap(theta, template, "slope", "slope: Horn (1981), one-sided at edges", "Horn (1981)"),
+             "slope_length": wrap(lam, template, "slope_length", "slope_length: D8 flow path with cutoffs",
+                                  REF_HICKEY),
+             "l_factor": wrap(keep["l_factor"], template, "l_factor", f"l_factor: (lambda/22.13)^m, m rule {m!r}",
+                              REF_MCCOOL_L),
+             "s_factor": wrap(keep["s_factor"], template, "s_factor", f"s_factor: method {s_method!r}"
+                              + (", AH703 short-slope S below 4.57 m" if method == "rusle" else ""),
+                              S_METHODS[s_method][2]),
+             "ls_factor": out}
+    return xr.Dataset(parts) if template is not None else parts

@@ -147,6 +147,19 @@ def flow_accumulation(fdir, *, cell_area=None, weights=None, output: str = "area
     return wrap(out, template, "flow_accumulation", history, refs)
 
 
+def _check_slope_length_args(cutoff_gentle, cutoff_steep, max_length, channel_area) -> float:
+    """Check the slope-length rules; returns the cap in metres (inf = none)."""
+    for name, v in (("cutoff_gentle", cutoff_gentle), ("cutoff_steep", cutoff_steep)):
+        if not 0.0 <= v <= 1.1:
+            raise InputError(f"{name} must lie in [0, 1.1] (fraction of the upslope angle), got {v}")
+    if max_length is not None and not max_length > 0:
+        raise InputError(f"max_length must be positive (metres) or None, got {max_length}")
+    if channel_area is not None and not (np.isscalar(channel_area) and float(channel_area) > 0):
+        raise InputError(f"channel_area must be a positive contributing area in m² (e.g. 1e4 for 1 ha) or None, "
+                         f"not {channel_area!r}")
+    return np.inf if max_length is None else float(max_length)
+
+
 def _stop_cells(barriers, template, shape):
     """A barrier raster (True/1 = barrier; NaN or 0 = none) as a north-up bool array."""
     if isinstance(barriers, xr.DataArray):
@@ -191,15 +204,7 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
     ``fdir``, ``dem`` must be the filled DEM those directions came from.
     """
     validation = _validation(data_validation)
-    for name, v in (("cutoff_gentle", cutoff_gentle), ("cutoff_steep", cutoff_steep)):
-        if not 0.0 <= v <= 1.1:
-            raise InputError(f"{name} must lie in [0, 1.1] (fraction of the upslope angle), got {v}")
-    if max_length is not None and not max_length > 0:
-        raise InputError(f"max_length must be positive (metres) or None, got {max_length}")
-    if channel_area is not None and not (np.isscalar(channel_area) and float(channel_area) > 0):
-        raise InputError(f"channel_area must be a positive contributing area in m² (e.g. 1e4 for 1 ha) or None, "
-                         f"not {channel_area!r}")
-    cap = np.inf if max_length is None else float(max_length)
+    cap = _check_slope_length_args(cutoff_gentle, cutoff_steep, max_length, channel_area)
     if fdir is None:
         dem = fill_depressions(dem, allow_compute=allow_compute, data_validation=validation)
         fdir = flow_direction(dem, cellsize=cellsize, data_validation=validation)
