@@ -11,6 +11,8 @@ The functions ``erosion.classify`` and ``erosion.aggregate`` live in the modules
 
 from __future__ import annotations
 
+import logging
+
 from . import aggregation, classification, datasets, errors, factors, vocabulary
 from .aggregation import aggregate
 from .classification import classify
@@ -53,3 +55,5 @@ __all__ = [
     "vocabulary",
     "write_raster",
 ]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -562,3 +562,17 @@ def test_ls_method_choices_are_checked():
         t.ls_factor(z, cellsize=10.0, routing="mfd")
     with pytest.raises(InputError, match="barriers"):
         t.ls_factor(z, cellsize=10.0, method="desmet-govers", barriers=np.zeros((6, 6), bool))
+
+
+def test_long_steps_report_progress_through_logging_not_print(caplog, capsys):
+    import logging
+
+    z = projected(plane(ny=30, nx=20, cell=30.0), cell=30.0)
+    with caplog.at_level(logging.INFO, logger="erosion"):
+        t.ls_factor(z)
+        t.slope_length(z)
+    steps = [r.getMessage() for r in caplog.records if r.name == "erosion"]
+    assert any(m.startswith("ls_factor: fill") and "600 cells in" in m for m in steps)
+    assert any(m.startswith("ls_factor: slope length") for m in steps)
+    assert any(m.startswith("fill_depressions") for m in steps) and any(m.startswith("slope_length") for m in steps)
+    assert capsys.readouterr().out == ""

@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from ..._array import check_not_all_nan, check_range, declared_nodata, finalize, prepare
+from ..._log import step
 from ...errors import InputError
 from ...grid import cell_sizes, north_up
 
@@ -104,9 +105,13 @@ def whole_grid(func: Callable, arrays: list, dtype, allow_compute: bool, what: s
     Dask inputs are refused unless ``allow_compute``: then the grid is gathered into one block
     (lazily; memory is the whole grid when it is computed) and the result is rechunked back.
     """
+    def logged(*blocks):
+        with step(what, int(np.prod(np.shape(blocks[0])[-2:]))):
+            return func(*blocks)
+
     lazy = [a for a in arrays if is_dask(a)]
     if not lazy:
-        return func(*[np.asarray(a) for a in arrays])
+        return logged(*[np.asarray(a) for a in arrays])
     if not allow_compute:
         raise InputError(
             f"{what}: routing is in-memory in this version and the input is dask-backed (chunked). "
@@ -117,7 +122,7 @@ def whole_grid(func: Callable, arrays: list, dtype, allow_compute: bool, what: s
 
     chunks = lazy[0].chunks
     single = [da.asarray(a).rechunk(-1) for a in arrays]
-    out = da.map_blocks(func, *single, dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
+    out = da.map_blocks(logged, *single, dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
     return out.rechunk(chunks)
 
 

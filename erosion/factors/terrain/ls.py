@@ -318,6 +318,7 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
     arrays, intermediates dropped as soon as they are used and L·S formed in row blocks, so that
     memory stays near the slope-length kernel's needs (benchmarks/bench_terrain.py)."""
     from ..._kernels import terrain as k
+    from ..._log import step
     from ...grid import north_up, row_areas
     from ._common import REF_HICKEY, dem_input, grid2d, wrap
     from .routing import _check_slope_length_args, _stop_cells
@@ -328,17 +329,22 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
     data, dx, dy, template = dem_input(dem, cellsize, validation)  # units, range, NaN: once
     shape = data.shape
     dx2, dy2 = grid2d(dx, shape), grid2d(dy, shape)
+    cells = int(np.prod(shape))
     z = np.ascontiguousarray(data, dtype=np.float64)
     if not filled:
-        z = k.priority_flood_epsilon(z)
-    fd = k.d8_direction(z, dx2, dy2)
-    theta = k.horn_slope(z, dx2, dy2)
+        with step("ls_factor: fill (priority-flood+eps)", cells):
+            z = k.priority_flood_epsilon(z)
+    with step("ls_factor: D8 directions and slope", cells):
+        fd = k.d8_direction(z, dx2, dy2)
+        theta = k.horn_slope(z, dx2, dy2)
     stop = np.zeros(shape, dtype=np.bool_) if barriers is None else _stop_cells(barriers, template, shape).copy()
     if channel_area is not None:
         per_row = north_up(row_areas(template), template) if template is not None else np.asarray(dx) * np.asarray(dy)
-        stop |= k.flow_accumulation(fd, grid2d(per_row, shape))[0] >= float(channel_area)
-    lam, complete = k.slope_length(z, fd, dx2, dy2, np.zeros((1, 1)), False, cap, float(cutoff_gentle),
-                                   float(cutoff_steep), 2.8624, 0.1, stop)
+        with step("ls_factor: contributing area for channels", cells):
+            stop |= k.flow_accumulation(fd, grid2d(per_row, shape))[0] >= float(channel_area)
+    with step("ls_factor: slope length", cells):
+        lam, complete = k.slope_length(z, fd, dx2, dy2, np.zeros((1, 1)), False, cap, float(cutoff_gentle),
+                                       float(cutoff_steep), 2.8624, 0.1, stop)
     if not complete:
         raise InputError("flow directions contain a loop; this should not happen after filling: please report it")
     del z, fd, stop
