@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .terrain import _DI, _DJ, _step, _window
+from .terrain import _DI, _DJ, _horn_gradient, _step, _window
 
 TWO_PI = 2.0 * math.pi
 _TWO_PI32 = np.float32(TWO_PI)
@@ -280,9 +280,7 @@ def horn_aspect(z, dx, dy):
             if not math.isfinite(z[i, j]):
                 out[i, j] = np.nan
                 continue
-            w = _window(z, i, j)
-            dzdx = ((w[7] + 2.0 * w[0] + w[1]) - (w[5] + 2.0 * w[4] + w[3])) / (8.0 * dx[i, j])
-            dzds = ((w[3] + 2.0 * w[2] + w[1]) - (w[5] + 2.0 * w[6] + w[7])) / (8.0 * dy[i, j])  # southward
+            dzdx, dzds = _horn_gradient(_window(z, i, j), dx[i, j], dy[i, j])  # east, south
             if dzdx == 0.0 and dzds == 0.0:
                 out[i, j] = -1.0
                 continue
