@@ -1,0 +1,485 @@
+"""Tiled D8 flow accumulation and slope length on dask arrays: exact, without gathering the grid.
+
+The scheme is Barnes (2017), docs/decisions/0017-tiled-routing.md: phase 0 keeps the outermost
+rows and columns of each tile (its neighbours' halo); phase 1 runs each tile on its own, with a
+one-cell halo, and keeps a summary of its perimeter; phase 2, one small task, solves the
+perimeter graph of all tiles in topological order; phase 3 reruns each tile with what enters it
+from outside. Accumulation is linear (sums); slope length is max-plus with a cap, cutoffs and
+stop cells, carried along entry-to-exit paths by replaying their steps, so that it equals
+:func:`erosion._kernels.terrain.slope_length` bit for bit.
+
+Inputs are plain north-up arrays like the kernels take (dask arrays, chunked alike; NumPy
+arrays are taken as one chunk); the results are lazy dask arrays chunked like ``fdir``, and
+nothing is computed when the functions are called. The depression fill is not tiled: the
+inputs must be a filled DEM and its D8 codes. Wrappers with units, grids and validation are
+in :mod:`erosion.factors.terrain.routing`.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from ..._kernels import tiled as kt
+from ...errors import InputError
+from ._common import is_dask
+
+__all__ = ["REPLAY_STEPS", "tiled_flow_accumulation", "tiled_slope_length"]
+
+REPLAY_STEPS = 64
+"""Steps per halo cell that a tile may record so that phase 2 replays its entry-to-exit paths exactly.
+
+A tile records the steps of each entry-to-exit path that carries length (until the exit, or
+until the cap is reached) while they fit its budget of ``REPLAY_STEPS`` × its halo cells
+(8 bytes each). A path beyond the budget is carried as ``c + Σ s`` (ADR 0017): within a few
+ulps of the single-grid result. With the default cap of 304.8 m and 30 m cells no path needs
+more than 11 steps."""
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+def _codes(fdir):
+    import dask.array as da
+
+    f = fdir if is_dask(fdir) else da.from_array(np.asarray(fdir), chunks=-1)
+    if f.ndim != 2 or 0 in f.shape:
+        raise InputError(f"fdir must be a non-empty 2-D array of D8 codes, got shape {f.shape}")
+    if f.dtype.kind not in "iu":
+        raise InputError(f"fdir must hold integer D8 codes (uint8), not {f.dtype}")
+    return f.astype(np.uint8)
+
+
+def _like(x, fdir, name, dtype):
+    """``x`` (dask or NumPy, 2-D) as a dask array chunked like ``fdir``."""
+    import dask.array as da
+
+    a = x if is_dask(x) else da.from_array(np.asarray(x), chunks=fdir.chunks)
+    if a.shape != fdir.shape:
+        raise InputError(f"{name} of shape {a.shape} does not match fdir {fdir.shape}")
+    return a.astype(dtype).rechunk(fdir.chunks)
+
+
+class _PerCell:
+    """A per-cell float input: a number, per-row values (1-D, or a 2-D view constant along each
+    row such as ``np.broadcast_to(per_row[:, None], shape)``), or a 2-D (dask) array.
+
+    Numbers and per-row values travel to each tile as a column of its rows (no grid-sized array
+    is built); a full 2-D array travels as its blocks.
+    """
+
+    def __init__(self, x, fdir, name):
+        self.rows = None
+        self.array = None
+        if is_dask(x):
+            self.array = _like(x, fdir, name, np.float64)
+            return
+        a = np.asarray(x, dtype=np.float64)
+        if a.ndim == 2 and a.shape == fdir.shape and a.strides[1] == 0:
+            a = a[:, 0]
+        if a.ndim == 0:
+            a = np.full(fdir.shape[0], float(a))
+        if a.ndim == 1:
+            if a.shape[0] != fdir.shape[0]:
+                raise InputError(f"{name} per row has {a.shape[0]} values for {fdir.shape[0]} rows")
+            self.rows = np.ascontiguousarray(a)
+        else:
+            self.array = _like(a, fdir, name, np.float64)
+
+    def column(self, r0, h, pad):
+        """The tile's rows as an (h [+ 2], 1) column (NaN outside the grid)."""
+        if pad:
+            col = np.full(h + 2, np.nan)
+            lo, hi = max(r0 - 1, 0), min(r0 + h + 1, self.rows.size)
+            col[lo - (r0 - 1):hi - (r0 - 1)] = self.rows[lo:hi]
+        else:
+            col = self.rows[r0:r0 + h].copy()
+        return col[:, None]
+
+
+def _tiles(chunks, shape):
+    """(tile number, block row, block column, first row, first column, rows, columns, grid columns)."""
+    r = np.concatenate([[0], np.cumsum(chunks[0])])
+    c = np.concatenate([[0], np.cumsum(chunks[1])])
+    out = []
+    for bi, h in enumerate(chunks[0]):
+        for bj, w in enumerate(chunks[1]):
+            out.append((len(out), bi, bj, int(r[bi]), int(c[bj]), int(h), int(w), int(shape[1])))
+    return out
+
+
+_NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+"""No inflow: the (entries, values) of phase 1."""
+
+
+def _loop():
+    return InputError("flow directions contain a loop; recompute them from a filled DEM")
+
+
+def _local_gid(c, tile):
+    _, _, _, r0, c0, _, w, nxg = tile
+    i = c // w
+    return (r0 + i) * nxg + c0 + (c - i * w)
+
+
+def _padded_gid(u, tile):
+    _, _, _, r0, c0, _, w, nxg = tile
+    i = u // (w + 2)
+    return (r0 + i - 1) * nxg + c0 + (u - i * (w + 2)) - 1
+
+
+def _cells(piece, shape):
+    """A per-cell float piece (a column or a block) as a (read-only) array of ``shape``."""
+    return np.broadcast_to(np.asarray(piece, dtype=np.float64), shape)
+
+
+def _positions(sorted_ids, ids, what):
+    """Positions of ``ids`` in ``sorted_ids`` (-1 for -1); every id must be there."""
+    pos = np.searchsorted(sorted_ids, ids)
+    found = ids >= 0
+    if found.any() and (sorted_ids.size == 0 or not np.array_equal(
+            sorted_ids[np.minimum(pos[found], sorted_ids.size - 1)], ids[found])):
+        raise RuntimeError(f"tiled routing: {what} not found among the tile exits (inconsistent halos)")
+    return np.where(found, pos, -1)
+
+
+def _per_tile(ntiles, tile_of, *columns):
+    """Split edge columns by tile: a list, one tuple of arrays per tile."""
+    order = np.argsort(tile_of, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(tile_of, minlength=ntiles))])
+    cols = [c[order] for c in columns]
+    return [tuple(c[bounds[t]:bounds[t + 1]] for c in cols) for t in range(ntiles)]
+
+
+# --- the graph ----------------------------------------------------------------------------------
+
+def _assemble(blocks, pieces, layout):
+    """The inputs of a tile in ``layout`` order: "block" takes the next block, "piece" the next
+    small argument, None gives None."""
+    b, p = iter(blocks), iter(pieces)
+    return [next(b) if kind == "block" else next(p) if kind == "piece" else None for kind in layout]
+
+
+_AROUND = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def _edges(blocks, fills):
+    """Phase 0: the outermost rows and columns of a tile's blocks (top, bottom, left, right)."""
+    return [None if fill is None else (b[0].copy(), b[-1].copy(), b[:, 0].copy(), b[:, -1].copy())
+            for b, fill in zip(blocks, fills, strict=True)]
+
+
+def _pad(block, around, k, fill):
+    """A block with its one-cell halo from the neighbours' edges (``fill`` outside the grid)."""
+    h, w = block.shape
+    out = np.empty((h + 2, w + 2), dtype=block.dtype)
+    out[1:-1, 1:-1] = block
+    out[0], out[-1], out[:, 0], out[:, -1] = fill, fill, fill, fill
+    edge = [None if e is None else e[k] for e in around]  # NW, N, NE, W, E, SW, S, SE
+    if edge[0] is not None:
+        out[0, 0] = edge[0][1][-1]
+    if edge[1] is not None:
+        out[0, 1:-1] = edge[1][1]
+    if edge[2] is not None:
+        out[0, -1] = edge[2][1][0]
+    if edge[3] is not None:
+        out[1:-1, 0] = edge[3][3]
+    if edge[4] is not None:
+        out[1:-1, -1] = edge[4][2]
+    if edge[5] is not None:
+        out[-1, 0] = edge[5][0][-1]
+    if edge[6] is not None:
+        out[-1, 1:-1] = edge[6][0]
+    if edge[7] is not None:
+        out[-1, -1] = edge[7][0][0]
+    return out
+
+
+def _padded_call(phase, blocks, around, fills, *args):
+    """Run a tile phase on its blocks, halo-padded where ``fills`` asks for it."""
+    padded = [b if fill is None else _pad(np.asarray(b), around, k, fill)
+              for k, (b, fill) in enumerate(zip(blocks, fills, strict=True))]
+    return phase(padded, *args)
+
+
+def _after(gate, value):
+    return value
+
+
+def _spec():
+    try:
+        from dask._task_spec import DataNode, List, Task, TaskRef, convert_legacy_graph
+    except ImportError:  # pragma: no cover - dask < 2024.12
+        raise InputError("tiled routing needs a dask with task-spec graphs (dask._task_spec, late 2024 on)") from None
+    return DataNode, List, Task, TaskRef, convert_legacy_graph
+
+
+def _recomputed(arrays, gate, seed):
+    """Tasks computing ``arrays`` again under new keys, after the task ``gate`` if given.
+
+    Phases 1 and 3 each need their tile's inputs. Depending on the keys phase 0 used would make
+    the scheduler hold input blocks from one phase to the next, the whole grid while phase 2
+    waits; renamed tasks make it read or compute them again, tile by tile (Barnes 2017 reads
+    tiles twice as well). Data embedded in the graph is shared, not copied. With ``gate``,
+    source tasks wait for it, so that no tile is read for phase 3 before phase 2 has finished.
+    (``dask.graph_manipulation.bind`` does this for tuple graphs but leaves the references
+    inside task-spec tasks unrenamed.) Returns ``(tasks, key)``: a graph dict and the new key
+    of each old key.
+    """
+    DataNode, _, Task, TaskRef, convert_legacy_graph = _spec()
+    names: dict[str, str] = {}
+
+    def rename(key):
+        if isinstance(key, tuple):
+            return (rename(key[0]), *key[1:])
+        if key not in names:
+            names[key] = f"again-{seed}-{key}"
+        return names[key]
+
+    tasks, subs = {}, {}
+    for a in arrays:
+        dsk = convert_legacy_graph(dict(a.__dask_graph__()))
+        subs.update({key: rename(key) for key, node in dsk.items() if not isinstance(node, DataNode)})
+        for key, node in dsk.items():
+            if isinstance(node, DataNode):
+                tasks[key] = node
+            elif node.dependencies or gate is None:
+                tasks[subs[key]] = node.substitute(subs, key=subs[key])
+            else:  # a source task: run it inline once the gate has been computed
+                tasks[subs[key]] = Task(subs[key], _after, TaskRef(gate), node)
+    return tasks, lambda key: subs.get(key, key)
+
+
+def _three_phases(what, arrays, fills, pieces, phase1, phase2, phase3, params, fdir, recompute):
+    """Build the lazy result: phase 1 per tile, phase 2 once, phase 3 per tile (Barnes 2017).
+
+    ``arrays``: dask arrays chunked like ``fdir``, passed to phases 1 and 3 block by block,
+    with a one-cell halo (filled with ``fills[k]`` outside the grid; None: no halo);
+    ``pieces(tile)``: small per-tile arguments. The halos come from a phase 0 that keeps the
+    outermost rows and columns of each tile, so that a tile task depends on its own blocks and
+    on perimeter-sized pieces of its neighbours, never on their blocks. Phases 1 and 3 are
+    called as ``phase(blocks, pieces, [inflow,] tile, params)``, phase 2 as
+    ``phase2(summaries, ntiles, params)``. The graph is written directly (a few tasks per tile,
+    O(tiles) to build). Returns a dask array chunked like ``fdir``.
+    """
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    _, List, Task, TaskRef, _ = _spec()
+    tiles = _tiles(fdir.chunks, fdir.shape)
+    nbi, nbj = len(fdir.chunks[0]), len(fdir.chunks[1])
+    token = tokenize(what, [a.name for a in arrays], fills, params, fdir.chunks, [pieces(t) for t in tiles],
+                     recompute)
+    n0, n1, n2, nin, nout = (f"{what}-{p}-{token}" for p in ("phase0", "phase1", "phase2", "inflow", "phase3"))
+    tasks = {}
+    if recompute:
+        first, key1 = _recomputed(arrays, None, f"{token}-1")
+        again, key3 = _recomputed(arrays, n2, f"{token}-3")
+        tasks.update(first)
+        tasks.update(again)
+    else:
+        def key1(key):
+            return key
+        key3 = key1
+
+    def blocks(t, key):
+        return List(*(TaskRef(key((a.name, t[1], t[2]))) for a in arrays))
+
+    def around(t):
+        return List(*(TaskRef((n0, t[1] + di, t[2] + dj)) if 0 <= t[1] + di < nbi and 0 <= t[2] + dj < nbj else None
+                      for di, dj in _AROUND))
+
+    for t in tiles:
+        tasks[(n0, t[1], t[2])] = Task((n0, t[1], t[2]), _edges, blocks(t, lambda key: key), fills)
+    for t in tiles:
+        key = (n1, t[1], t[2])
+        tasks[key] = Task(key, _padded_call, phase1, blocks(t, key1), around(t), fills, pieces(t), t, params)
+    tasks[n2] = Task(n2, phase2, List(*(TaskRef((n1, t[1], t[2])) for t in tiles)), len(tiles), params)
+    for t in tiles:
+        n, bi, bj = t[0], t[1], t[2]
+        tasks[(nin, bi, bj)] = Task((nin, bi, bj), operator.getitem, TaskRef(n2), n)
+        tasks[(nout, bi, bj)] = Task((nout, bi, bj), _padded_call, phase3, blocks(t, key3), around(t), fills,
+                                     pieces(t), TaskRef((nin, bi, bj)), t, params)
+    graph = HighLevelGraph.from_collections(nout, tasks, dependencies=arrays)
+    return da.Array(graph, nout, chunks=fdir.chunks, dtype=np.float64, meta=np.empty((0, 0)))
+
+
+# --- flow accumulation ------------------------------------------------------------------------
+
+def _acc_tile(blocks, pieces, tile, params, inflow=_NONE):
+    fp, area = _assemble(blocks, pieces, params)
+    fp = np.ascontiguousarray(fp, dtype=np.uint8)
+    acc, complete = kt.tile_accumulation(fp, _cells(area, (tile[5], tile[6])), *inflow)
+    if not complete:
+        raise _loop()
+    return fp, acc
+
+
+def _acc_phase1(blocks, pieces, tile, params):
+    fp, acc = _acc_tile(blocks, pieces, tile, params)
+    exits, exit_acc, edge_u, edge_e, edge_target = kt.accumulation_perimeter(fp, acc)
+    del acc
+    return (_local_gid(exits, tile), exit_acc, _padded_gid(edge_u, tile), np.full(edge_u.size, tile[0]),
+            edge_e, np.where(edge_target >= 0, _local_gid(edge_target, tile), -1))
+
+
+def _acc_phase2(summaries, ntiles, params):
+    exit_gid, exit_acc, edge_u, edge_tile, edge_e, edge_target = (np.concatenate(c) for c in zip(*summaries, strict=True))
+    order = np.argsort(exit_gid)
+    exit_gid, exit_acc = exit_gid[order], exit_acc[order]
+    u = _positions(exit_gid, edge_u, "an upslope cell")
+    acc, complete = kt.solve_accumulation(exit_acc, u, _positions(exit_gid, edge_target, "an exit"))
+    if not complete:
+        raise _loop()
+    return _per_tile(ntiles, edge_tile, edge_e, acc[u])
+
+
+def _acc_phase3(blocks, pieces, inflow, tile, params):
+    return _acc_tile(blocks, pieces, tile, params, inflow)[1]
+
+
+def tiled_flow_accumulation(fdir, area=1.0, *, recompute_inputs: bool = True):
+    """D8 upslope area (float64) of dask-chunked codes, tile by tile: ``A_i = a_i + Σ_{j→i} A_j``.
+
+    Equals :func:`erosion._kernels.terrain.flow_accumulation` up to the order of the float sums
+    (within 1e-12 relative in the tests) for every chunking. Barnes (2017): phase 1 accumulates
+    each tile with flow leaving it cut and keeps, for its exits, their tile-local area and, for
+    its entries, the exit their path reaches; phase 2 accumulates the perimeter graph
+    ``A_x = A_x^tile + Σ_{u→e, e ⇝ x} A_u`` in topological order; phase 3 reruns each tile with
+    the area ``Σ_{u→e} A_u`` entering at its entries.
+
+    ``fdir``: ESRI D8 codes (uint8, 255 nodata), north-up; ``area``: cell areas (m²), a number,
+    per-row values or an array chunked like ``fdir``. ``recompute_inputs``: phase 3 computes
+    its inputs again rather than holding all of them between the phases (:func:`_recomputed`);
+    pass False when they are persisted, or costly to recompute and small enough to keep.
+    Returns a lazy dask array chunked like ``fdir``; a loop in the codes raises
+    :class:`InputError` when it is computed.
+    """
+    f = _codes(fdir)
+    src = _PerCell(area, f, "area")
+    arrays, fills = [f] + ([] if src.array is None else [src.array]), [255] + ([] if src.array is None else [None])
+    layout = ("block", "block" if src.array is not None else "piece")
+
+    def pieces(tile):
+        return () if src.array is not None else (src.column(tile[3], tile[5], False),)
+
+    return _three_phases("tiled-accumulation", arrays, fills, pieces, _acc_phase1, _acc_phase2, _acc_phase3,
+                         layout, f, recompute_inputs)
+
+
+# --- slope length -----------------------------------------------------------------------------
+
+def _sl_tile(blocks, pieces, tile, params, inject=_NONE):
+    cap, gentle, steep, brk, min_slope, _, layout = params
+    z, f, dx, dy, stop = _assemble(blocks, pieces, layout)
+    shape = (tile[5] + 2, tile[6] + 2)
+    zp = np.ascontiguousarray(z, dtype=np.float64)
+    fp = np.ascontiguousarray(f, dtype=np.uint8)
+    sp = np.zeros(shape, dtype=np.bool_) if stop is None else np.ascontiguousarray(stop, dtype=np.bool_)
+    dxp, dyp = _cells(dx, shape), _cells(dy, shape)
+    lam, angle, complete = kt.tile_slope_length(zp, fp, dxp, dyp, sp, *inject, cap, gentle, steep, brk, min_slope)
+    if not complete:
+        raise _loop()
+    return fp, dxp, dyp, sp, lam, angle
+
+
+def _sl_phase1(blocks, pieces, tile, params):
+    cap, gentle, steep, brk, _, replay, _ = params
+    fp, dxp, dyp, sp, lam, angle = _sl_tile(blocks, pieces, tile, params)
+    (exits, exit_lam, edge_u, edge_e, edge_target, edge_keep, edge_step, edge_path,
+     path_exit, path_kind, path_sum, path_start, steps) = kt.slope_length_perimeter(
+        fp, dxp, dyp, sp, lam, angle, cap, gentle, steep, brk, replay)
+    del lam, angle
+    return dict(exit_gid=_local_gid(exits, tile), exit_lam=exit_lam, edge_u=_padded_gid(edge_u, tile),
+                edge_tile=np.full(edge_u.size, tile[0]), edge_e=edge_e,
+                edge_target=np.where(edge_target >= 0, _local_gid(edge_target, tile), -1),
+                edge_keep=edge_keep, edge_step=edge_step, edge_path=edge_path,
+                path_exit=_local_gid(path_exit, tile), path_kind=path_kind, path_sum=path_sum,
+                path_start=path_start, steps=steps)
+
+
+def _sl_phase2(summaries, ntiles, params):
+    cap = params[0]
+    records = np.cumsum([0] + [s["path_kind"].size for s in summaries])
+    offsets = np.cumsum([0] + [s["steps"].size for s in summaries])
+
+    def cat(name):
+        return np.concatenate([s[name] for s in summaries])
+
+    edge_path = np.concatenate([np.where(s["edge_path"] >= 0, s["edge_path"] + records[t], -1)
+                                for t, s in enumerate(summaries)])
+    path_start = np.concatenate([s["path_start"][:-1] + offsets[t] for t, s in enumerate(summaries)]
+                                + [offsets[-1:]])
+    exit_gid = cat("exit_gid")
+    order = np.argsort(exit_gid)
+    exit_gid, exit_lam = exit_gid[order], cat("exit_lam")[order]
+    _, candidate, complete = kt.solve_slope_length(
+        exit_lam, _positions(exit_gid, cat("edge_u"), "an upslope cell"),
+        _positions(exit_gid, cat("edge_target"), "an exit"), cat("edge_keep"), cat("edge_step"), edge_path,
+        _positions(exit_gid, cat("path_exit"), "an exit"), cat("path_kind"), cat("path_sum"), path_start,
+        cat("steps"), cap)
+    if not complete:
+        raise _loop()
+    keep = cat("edge_keep")
+    return _per_tile(ntiles, cat("edge_tile")[keep], cat("edge_e")[keep], candidate[keep])
+
+
+def _sl_phase3(blocks, pieces, inflow, tile, params):
+    return _sl_tile(blocks, pieces, tile, params, inflow)[4]
+
+
+def tiled_slope_length(z, fdir, dx, dy, max_length=np.inf, cutoff_gentle=0.7, cutoff_steep=0.5,
+                       cutoff_break=2.8624, min_slope=0.1, stop=None, *, replay_steps: int = REPLAY_STEPS,
+                       recompute_inputs: bool = True):
+    """Slope length λ (m, float64) along D8 paths of dask-chunked inputs, tile by tile, exactly.
+
+    The rules are those of :func:`erosion._kernels.terrain.slope_length` (Hickey 2000; Van
+    Remortel et al. 2001): ``λ_c = min(cap, max(start_c, max_{u→c kept} (λ_u + s_u)))``.
+    Along a path inside a tile from an entry e to an exit x on which every step keeps its
+    length, ``λ_x = min(cap, max(A_x, c ⊕ s_0 ⊕ … ⊕ s_{n-1}))`` of the candidate c entering at
+    e, A_x the tile-local value (ADR 0017); phase 2 evaluates this over the perimeter graph of
+    all tiles in topological order, replaying the recorded steps, and phase 3 reruns each tile
+    with the candidates ``λ_u + s_u`` entering at its entries. The result equals the
+    single-grid kernel's bit for bit, for every chunking, as long as each tile's paths fit its
+    replay budget (``replay_steps`` per halo cell, :data:`REPLAY_STEPS`); paths beyond it are
+    carried as c + Σ s, within a few ulps.
+
+    ``z``: the filled DEM (float64, NaN nodata) and ``fdir`` its D8 codes, north-up, dask arrays
+    chunked alike; ``dx``, ``dy``: cell sizes in metres (numbers, per-row values or arrays);
+    ``max_length``: the cap (inf: none); cutoff factors and break (degrees) and the minimum
+    angle as in the kernel; ``stop``: channel and barrier cells (bool array) or None.
+    ``recompute_inputs`` as in :func:`tiled_flow_accumulation`. Returns a lazy dask array
+    chunked like ``fdir``.
+    """
+    f = _codes(fdir)
+    zs = _like(z, f, "z", np.float64)
+    arrays, fills = [zs, f], [np.nan, 255]
+    layout = ["block", "block"]
+    sizes = []
+    for name, value in (("dx", dx), ("dy", dy)):
+        src = _PerCell(value, f, name)
+        if src.array is not None:
+            arrays.append(src.array)
+            fills.append(np.nan)
+            layout.append("block")
+        else:
+            sizes.append(src)
+            layout.append("piece")
+    if stop is not None:
+        arrays.append(_like(stop, f, "stop", np.bool_))
+        fills.append(False)
+    layout.append("block" if stop is not None else None)
+    cap = np.inf if max_length is None else float(max_length)
+    if not cap > 0:
+        raise InputError(f"max_length must be positive (metres) or inf, got {max_length}")
+    if not (isinstance(replay_steps, int | np.integer) and replay_steps >= 0):
+        raise InputError(f"replay_steps must be a non-negative integer, not {replay_steps!r}")
+    params = (cap, float(cutoff_gentle), float(cutoff_steep), float(cutoff_break), float(min_slope),
+              int(replay_steps), tuple(layout))
+
+    def pieces(tile):
+        return tuple(s.column(tile[3], tile[5], True) for s in sizes)
+
+    return _three_phases("tiled-slope-length", arrays, fills, pieces, _sl_phase1, _sl_phase2, _sl_phase3,
+                         params, f, recompute_inputs)
