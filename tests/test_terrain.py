@@ -576,3 +576,17 @@ def test_long_steps_report_progress_through_logging_not_print(caplog, capsys):
     assert any(m.startswith("ls_factor: slope length") for m in steps)
     assert any(m.startswith("fill_depressions") for m in steps) and any(m.startswith("slope_length") for m in steps)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("chunks", [{"y": 7, "x": 9}, {"y": 1, "x": 70}, {"y": 25, "x": 4}])
+def test_dask_d8_accumulation_runs_tile_by_tile_without_allow_compute(chunks):
+    import dask.array as da
+
+    dem = geographic(rough_dem(5))
+    fd = t.flow_direction(t.fill_depressions(dem))
+    eager = t.flow_accumulation(fd)
+    lazy = t.flow_accumulation(fd.chunk(chunks))  # no allow_compute: the tiled scheme (ADR 0017)
+    assert isinstance(lazy.data, da.Array) and lazy.chunks == fd.chunk(chunks).chunks
+    np.testing.assert_allclose(lazy.values, eager.values, rtol=1e-12)
+    sca = t.flow_accumulation(fd.chunk(chunks), output="sca")
+    np.testing.assert_allclose(sca.values, t.flow_accumulation(fd, output="sca").values, rtol=1e-12)

@@ -159,8 +159,29 @@ def accumulate(routing, fd, area, dx, dy, weights, sca: bool, quinn_width: bool,
     """Contributing area (or SCA) of D8 codes, D∞ angles or MFD fractions; north-up data in and out.
 
     SCA divides by the cell size √(dx·dy), or with ``quinn_width`` (MFD only) by the sum of the
-    Quinn contour lengths over the directions that receive flow.
+    Quinn contour lengths over the directions that receive flow. Dask D8 codes without
+    ``allow_compute`` run tile by tile (:func:`erosion.factors.terrain.tiled.tiled_flow_accumulation`,
+    ADR 0017): lazy, exact, memory bounded by the chunk size.
     """
+    if routing == "d8" and is_dask(fd) and not allow_compute:
+        from .tiled import tiled_flow_accumulation
+
+        def per_row(a):  # a broadcast per-row grid stays per row: nothing grid-sized in memory
+            a = np.asarray(a)
+            return a[:, 0] if a.ndim == 2 and a.strides[1] == 0 else a
+
+        contrib = per_row(area)
+        if weights is not None:
+            import dask.array as da
+
+            rows = contrib[:, None] if contrib.ndim == 1 else contrib
+            contrib = rows * da.nan_to_num(da.asarray(weights, dtype=np.float64))
+        acc = tiled_flow_accumulation(fd, contrib)
+        if not sca:
+            return acc
+        width = np.sqrt(per_row(dx) * per_row(dy))
+        return acc / (width[:, None] if width.ndim == 1 else width)
+
     def run(f, w=None):
         contrib = area if w is None else area * np.nan_to_num(np.asarray(w, dtype=np.float64))
         if routing == "d8":
