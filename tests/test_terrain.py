@@ -590,3 +590,19 @@ def test_dask_d8_accumulation_runs_tile_by_tile_without_allow_compute(chunks):
     np.testing.assert_allclose(lazy.values, eager.values, rtol=1e-12)
     sca = t.flow_accumulation(fd.chunk(chunks), output="sca")
     np.testing.assert_allclose(sca.values, t.flow_accumulation(fd, output="sca").values, rtol=1e-12)
+
+
+@pytest.mark.parametrize("chunks", [{"y": 9, "x": 11}, {"y": 40, "x": 3}])
+def test_dask_slope_length_of_a_filled_dem_runs_tile_by_tile(chunks):
+    import dask.array as da
+
+    dem = projected(_valley(0.10, ny=40), cell=30.0)
+    filled = t.fill_depressions(dem)
+    fd = t.flow_direction(filled)
+    border = projected((np.arange(40)[:, None] == 20) & (np.arange(41)[None, :] < 15), cell=30.0, units=None)
+    eager = t.slope_length(filled, fdir=fd, channel_area=5e4, barriers=border)
+    lazy = t.slope_length(filled.chunk(chunks), fdir=fd.chunk(chunks), channel_area=5e4, barriers=border.chunk(chunks))
+    assert isinstance(lazy.data, da.Array)
+    np.testing.assert_array_equal(lazy.values, eager.values)
+    with pytest.raises(InputError, match="allow_compute"):
+        t.slope_length(dem.chunk(chunks))  # an unfilled DEM still needs the whole-grid fill

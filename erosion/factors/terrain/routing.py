@@ -14,7 +14,7 @@ from ..._array import _validation, check_not_all_nan, check_range, prepare
 from ..._kernels import terrain as k
 from ...errors import GridMismatchError, InputError
 from ...grid import north_up, row_areas, same_grid
-from ._common import REF_BARNES, REF_HICKEY, dem_input, grid2d, whole_grid, wrap
+from ._common import REF_BARNES, REF_HICKEY, dem_input, grid2d, is_dask, whole_grid, wrap
 from .surface import flow_direction
 
 __all__ = ["breach_depressions", "fill_depressions", "flow_accumulation", "slope_length"]
@@ -221,19 +221,29 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
         slope = prepare(optional["slope"], "slope", validation=validation, arg="slope")
         arrays.append(north_up(slope.data, slope) if isinstance(slope, xr.DataArray)
                       else np.asarray(slope, dtype=np.float64))
-    stop = None if optional["barriers"] is None else _stop_cells(optional["barriers"], template, data.shape)
+    stop = None
+    lazy_barriers = optional["barriers"] is not None and is_dask(optional["barriers"])
+    if optional["barriers"] is not None and not lazy_barriers:
+        stop = _stop_cells(optional["barriers"], template, data.shape)
+    elif lazy_barriers:  # gathered with the other arrays when the whole grid is computed
+        b = optional["barriers"]
+        arrays.append(north_up(b.data, b) if isinstance(b, xr.DataArray) else b)
     dx2, dy2 = grid2d(dx, data.shape), grid2d(dy, data.shape)
     areas = None
     if channel_area is not None:
         per_row = north_up(row_areas(template), template) if template is not None else np.asarray(dx) * np.asarray(dy)
         areas = grid2d(per_row, data.shape)
 
-    def run(z, f, s=None):
+    def run(z, f, *more):
+        more = list(more)
+        s = more.pop(0) if optional["slope"] is not None else None
         check_not_all_nan(z, "dem")
         _check_codes(f)
         if s is not None:
             check_range(s, "slope", validation)
         stops = np.zeros(f.shape, dtype=np.bool_) if stop is None else stop.copy()
+        if lazy_barriers:
+            stops |= _stop_cells(more.pop(0), None, f.shape)
         if areas is not None:
             acc, complete = k.flow_accumulation(f, areas)
             if not complete:
@@ -247,10 +257,14 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
             raise InputError("flow directions contain a loop; recompute them from a filled DEM")
         return lam
 
-    out = whole_grid(run, arrays, np.float64, allow_compute, "slope_length")
+    if is_dask(data) and not allow_compute and optional["slope"] is None:
+        out = _tiled_slope_length(data, fd, dx, dy, template, optional["barriers"], channel_area, cap,
+                                  cutoff_gentle, cutoff_steep, cutoff_break_deg, min_slope_deg)
+    else:
+        out = whole_grid(run, arrays, np.float64, allow_compute, "slope_length")
     cap_text = "none" if max_length is None else f"{cap:g} m"
     stops_text = "".join([f", channels from {channel_area:g} m2" if channel_area is not None else "",
-                          ", barriers given" if stop is not None else ""])
+                          ", barriers given" if optional["barriers"] is not None else ""])
     return wrap(out, template, "slope_length",
                 f"slope_length: D8 accumulation, cutoffs {cutoff_gentle}/{cutoff_steep} at {cutoff_break_deg} deg, "
                 f"min slope {min_slope_deg} deg, max length {cap_text}{stops_text}", REF_HICKEY)
@@ -300,3 +314,23 @@ def breach_depressions(dem, *, max_depth: float | None = None, max_length: int |
     refs = f"{kc.REF_BREACH}; {REF_BARNES}" + (f"; {kc.REF_FLATS}" if fill_remaining and flats == "barnes" else "")
     return wrap(out, template, "dem_breached",
                 f"breach_depressions: priority-flood breaching (Lindsay 2016), {limits}; {rest}", refs)
+
+
+def _tiled_slope_length(data, fd, dx, dy, template, barriers, channel_area, cap, cutoff_gentle, cutoff_steep,
+                        cutoff_break_deg, min_slope_deg):
+    """Slope length of dask input tile by tile (ADR 0017): the filled DEM and its codes are given;
+    channels come from the tiled accumulation and barriers block by block, all lazily."""
+    import dask.array as da
+
+    from .tiled import tiled_flow_accumulation, tiled_slope_length
+
+    stop = None
+    if barriers is not None:
+        raw = north_up(barriers.data, barriers) if isinstance(barriers, xr.DataArray) else da.asarray(barriers)
+        stop = da.map_blocks(lambda b: _stop_cells(b, None, b.shape), raw.rechunk(fd.chunks), dtype=np.bool_)
+    if channel_area is not None:
+        per_row = north_up(row_areas(template), template) if template is not None else np.asarray(dx) * np.asarray(dy)
+        channel = tiled_flow_accumulation(fd, per_row) >= float(channel_area)
+        stop = channel if stop is None else stop | channel
+    return tiled_slope_length(data, fd, np.asarray(dx), np.asarray(dy), cap, float(cutoff_gentle),
+                              float(cutoff_steep), float(cutoff_break_deg), float(min_slope_deg), stop)
