@@ -428,3 +428,14 @@ def test_bad_inputs():
         t.l_factor_desmet_govers(np.array([100.0]), 5.0, x=1.0)
     with pytest.raises(InputError, match="x must be"):
         t.l_factor_desmet_govers(100.0, 5.0, x=2.0, cellsize=10.0)
+
+
+@pytest.mark.parametrize(("a_in", "cell", "aspect_deg", "expected"), [
+    (0.0, 30.0, 180.0, 1.16431),     # oracle row 6: top cell, D = 30 m, m = 0.5, x = 1
+    (8100.0, 30.0, 180.0, 5.38236),  # oracle row 7: A_in = 8100 m²
+    (0.0, 10.0, 45.0, 0.56526),      # oracle row 8: diagonal, x = √2
+])
+def test_desmet_govers_oracle_rows(a_in, cell, aspect_deg, expected):
+    upslope = a_in + cell * cell  # the function takes the area with the cell included
+    value = t.l_factor_desmet_govers(upslope, aspect=aspect_deg, m=0.5, cellsize=cell)
+    assert value == pytest.approx(expected, abs=1e-5)
