@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .terrain import _DI, _DJ, _pop, _push, priority_flood_epsilon
+from .terrain import _NEAR_ZERO, _NEAR_ZERO_STEP, _nb, _pop, _push, outlet_mask, priority_flood_epsilon
 
 FLATS = ("epsilon", "barnes")
 """Flat rules of ``fill_depressions``: ulps along the flood order, or Barnes et al. (2014b)."""
@@ -26,45 +26,10 @@ REF_BREACH = ("Lindsay, J.B. (2016) Efficient hybrid breaching-filling sink remo
 
 _SIGN = np.int64(-0x7FFFFFFFFFFFFFFF - 1)
 _MAGNITUDE = np.int64(0x7FFFFFFFFFFFFFFF)
-_TINY = 2.0**-900
-"""Below this magnitude ulps are too small for D8: a drop of a few ulps near 0 (denormals) over
-a cell's width underflows to 0, and the cell reads as a pit. Steps there are ``_UNIT`` instead."""
-_UNIT = 2.0**-952  # the ulp of _TINY
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _nb(ci, cj, k, ny, nx):
-    """Flat index of the neighbour of (ci, cj) in direction k, or -1 off the grid."""
-    ni = ci + _DI[k]
-    nj = cj + _DJ[k]
-    if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
-        return -1
-    return ni * nx + nj
-
-
-@njit(cache=True, nogil=True)
-def outlet_mask(z):
-    """Valid cells on the grid edge or with a NaN among their 8 neighbours (bool, shape of z)."""
-    ny, nx = z.shape
-    out = np.zeros((ny, nx), dtype=np.bool_)
-    for i in range(ny):
-        for j in range(nx):
-            if not math.isfinite(z[i, j]):
-                continue
-            if i == 0 or j == 0 or i == ny - 1 or j == nx - 1:
-                out[i, j] = True
-                continue
-            for k in range(8):
-                if not math.isfinite(z[i + _DI[k], j + _DJ[k]]):
-                    out[i, j] = True
-                    break
-    return out
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _below(t):
-    """The next step below t: one ulp, or ``_UNIT`` where |t| < ``_TINY`` (near zero)."""
-    return np.nextafter(t, -np.inf) if abs(t) >= _TINY else t - _UNIT
+    """The next step below t: one ulp, or ``_NEAR_ZERO_STEP`` where |t| < ``_NEAR_ZERO`` (near zero)."""
+    return np.nextafter(t, -np.inf) if abs(t) >= _NEAR_ZERO else t - _NEAR_ZERO_STEP
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -140,7 +105,7 @@ def resolve_flats(z):
     2. towards[c]: BFS distance (1, 2, ...) from the low edges, the non-flat cells (outlets
        included) beside a flat cell of equal elevation;
     3. c is raised by ``2·towards + (H − away)`` ulps (0 for away when the group touches no
-       higher terrain; steps of ``_UNIT`` instead of ulps on flats within ``_TINY`` of 0).
+       higher terrain; steps of ``_NEAR_ZERO_STEP`` instead of ulps on flats within ``_NEAR_ZERO`` of 0).
 
     Each flat cell then has a neighbour raised by at least one step less (its predecessor in
     the towards BFS: −2 from towards, at most +1 from away) or a low edge, so D8 drains it along
@@ -265,10 +230,10 @@ def resolve_flats(z):
             undrained += 1
             continue
         m = 2 * np.int64(towards[c]) + height[label[c]] - away[c]
-        if abs(zf[c]) >= _TINY:
+        if abs(zf[c]) >= _NEAR_ZERO:
             bits[c] = _ulps_up(bits[c], m)
         else:
-            of[c] = zf[c] + m * _UNIT
+            of[c] = zf[c] + m * _NEAR_ZERO_STEP
     conflicts = 0
     for c in range(n):
         if not is_flat[c]:

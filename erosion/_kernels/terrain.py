@@ -128,15 +128,44 @@ def _pop(hz, hi, size):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _neighbour(c, k, ci, cj, interior, offsets, ny, nx):
-    """Flat index of neighbour k of cell c = (ci, cj), or -1 off the grid."""
-    if interior:
-        return c + offsets[k]
+def _nb(ci, cj, k, ny, nx):
+    """Flat index of the neighbour of (ci, cj) in direction k, or -1 off the grid."""
     ni = ci + _DI[k]
     nj = cj + _DJ[k]
     if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
         return -1
     return ni * nx + nj
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _neighbour(c, k, ci, cj, interior, offsets, ny, nx):
+    """:func:`_nb`, with precomputed flat offsets for interior cells."""
+    return c + offsets[k] if interior else _nb(ci, cj, k, ny, nx)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _above(t):
+    """The next step above t: one ulp, or ``_NEAR_ZERO_STEP`` where |t| < ``_NEAR_ZERO``."""
+    return t + _NEAR_ZERO_STEP if abs(t) < _NEAR_ZERO else np.nextafter(t, np.inf)
+
+
+@njit(cache=True, nogil=True)
+def outlet_mask(z):
+    """Valid cells on the grid edge or with a NaN among their 8 neighbours (bool, shape of z)."""
+    ny, nx = z.shape
+    out = np.zeros((ny, nx), dtype=np.bool_)
+    for i in range(ny):
+        for j in range(nx):
+            if not math.isfinite(z[i, j]):
+                continue
+            if i == 0 or j == 0 or i == ny - 1 or j == nx - 1:
+                out[i, j] = True
+                continue
+            for k in range(8):
+                if not math.isfinite(z[i + _DI[k], j + _DJ[k]]):
+                    out[i, j] = True
+                    break
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -160,21 +189,12 @@ def priority_flood_epsilon(z):
     for k in range(8):
         offsets[k] = _DI[k] * nx + _DJ[k]
     size = 0
-    for i in range(ny):
-        for j in range(nx):
-            idx = i * nx + j
-            if not math.isfinite(flat[idx]):
-                closed[idx] = True
-                continue
-            seed = i == 0 or j == 0 or i == ny - 1 or j == nx - 1
-            if not seed:
-                for k in range(8):
-                    if not math.isfinite(flat[idx + offsets[k]]):
-                        seed = True
-                        break
-            if seed:
-                closed[idx] = True
-                size = _push(hz, hi, size, flat[idx], idx)
+    seed = outlet_mask(z).reshape(n)
+    for idx in range(n):
+        if seed[idx] or not math.isfinite(flat[idx]):
+            closed[idx] = True
+        if seed[idx]:
+            size = _push(hz, hi, size, flat[idx], idx)
     pit = np.empty(n, dtype=np.int64)  # FIFO of raised cells (Barnes et al. 2014, Alg. 4)
     trace = np.empty(n, dtype=np.int64)  # stack of higher cells to settle without the heap
     head = 0
@@ -191,18 +211,11 @@ def priority_flood_epsilon(z):
             size = _pop(hz, hi, size)
         ci = c // nx
         cj = c - ci * nx
-        raised = zc + _NEAR_ZERO_STEP if abs(zc) < _NEAR_ZERO else np.nextafter(zc, np.inf)
+        raised = _above(zc)
         interior = 0 < ci < ny - 1 and 0 < cj < nx - 1
         for k in range(8):
-            if interior:
-                nb = c + offsets[k]
-            else:
-                ni = ci + _DI[k]
-                nj = cj + _DJ[k]
-                if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
-                    continue
-                nb = ni * nx + nj
-            if closed[nb]:
+            nb = _neighbour(c, k, ci, cj, interior, offsets, ny, nx)
+            if nb < 0 or closed[nb]:
                 continue
             closed[nb] = True
             if flat[nb] <= raised:
@@ -220,7 +233,7 @@ def priority_flood_epsilon(z):
             top -= 1
             t = trace[top]
             zt = flat[t]
-            rt = zt + _NEAR_ZERO_STEP if abs(zt) < _NEAR_ZERO else np.nextafter(zt, np.inf)
+            rt = _above(zt)
             ti = t // nx
             tj = t - ti * nx
             inner = 0 < ti < ny - 1 and 0 < tj < nx - 1
