@@ -104,14 +104,14 @@ def _plot(classes: xr.DataArray, path: Path) -> Path:
     from matplotlib.patches import Patch
 
     from .classification import class_names
+    from .grid import grid_of
 
     colours = ["#ffffff", "#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#a50026"]
     names = class_names("water")  # code 0 is "no data"
     cmap, norm = ListedColormap(colours), BoundaryNorm(np.arange(-0.5, 7.5), 7)
     fig, ax = plt.subplots(figsize=(8, 6.5), dpi=110)
     left, bottom, right, top = classes.rio.bounds()
-    south_up = classes.sizes[classes.rio.y_dim] > 1 and float(classes[classes.rio.y_dim][0]) < float(
-        classes[classes.rio.y_dim][-1])
+    south_up = grid_of(classes).transform[4] > 0
     ax.imshow(classes.values, cmap=cmap, norm=norm, extent=(left, right, bottom, top), interpolation="nearest",
               origin="lower" if south_up else "upper")
     ax.set_aspect(1 / np.cos(np.radians((top + bottom) / 2)))

@@ -170,7 +170,8 @@ def north_up(x, template: xr.DataArray | None):
 
     Kernels that know compass directions (D8 codes, routing) work on that order; the flip is
     its own inverse, so the same call puts their results back in the template's order.
-    Arrays without a template are taken to be north-up already.
+    ``x`` is per-row values (1-D) or has the grid as its last two axes (a leading axis such as
+    MFD's ``direction`` is kept). Arrays without a template are taken to be north-up already.
     """
     if template is None:
         return x
@@ -179,7 +180,7 @@ def north_up(x, template: xr.DataArray | None):
     cols = slice(None, None, -1) if t[0] < 0 else slice(None)
     if rows == cols == slice(None):
         return x
-    return x[rows, cols] if np.ndim(x) == 2 else x[rows]
+    return x[rows] if np.ndim(x) == 1 else x[..., rows, cols]
 
 
 def is_geographic(da: xr.DataArray) -> bool:

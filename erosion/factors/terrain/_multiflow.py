@@ -13,7 +13,7 @@ from ..._array import check_range, finalize, prepare
 from ..._kernels import multiflow as mk
 from ..._kernels import terrain as k
 from ...errors import GridMismatchError, InputError, UnknownCodeError
-from ...grid import cell_sizes, grid_of, north_up, same_grid
+from ...grid import cell_sizes, north_up, same_grid
 from ._common import _cellsize, grid2d, is_dask, stencil, whole_grid, wrap
 
 ROUTINGS = ("d8", "dinf", "mfd")
@@ -43,14 +43,6 @@ def check_routing(routing, exponent, mfd_weights) -> None:
         raise InputError(f"exponent must be a positive number (the p of (tan beta)^p), got {exponent!r}")
 
 
-def _north_up3(x, template: xr.DataArray | None):
-    """A (8, ny, nx) array in north-up, east-right order (its own inverse), like :func:`north_up`."""
-    if template is None:
-        return x
-    t = grid_of(template).transform
-    return x[:, :: -1 if t[4] > 0 else 1, :: -1 if t[0] < 0 else 1]
-
-
 def dinf_direction(data, dx, dy, template, validation, nodata):
     out = stencil(mk.dinf_angle, data, dx, dy, np.float32, validation, nodata=nodata)
     return wrap(out, template, "flow_angle", "flow_direction: D-infinity (Tarboton 1997), true cell sizes", REF_TARBOTON,
@@ -78,7 +70,7 @@ def mfd_direction(data, dx, dy, template, validation, nodata, exponent: float, w
                             chunks=((8,), *data.chunks), dtype=np.float32, meta=np.empty((0, 0, 0), dtype=np.float32))
     if template is None:
         return out
-    res = xr.DataArray(_north_up3(out, template), dims=("direction", *template.dims),
+    res = xr.DataArray(north_up(out, template), dims=("direction", *template.dims),
                        coords={**template.coords, "direction": list(DIRECTIONS)})
     law = "(tan beta)^p * L (Quinn contour lengths)" if quinn else "(tan beta)^p"
     return finalize(res, "flow_fraction", template,
@@ -123,7 +115,7 @@ def fdir_input(fdir, routing):
             raise InputError(f"MFD fractions must have dims (direction: 8, y, x), got {dict(fdir.sizes)}")
         fdir = fdir.transpose("direction", ...)
         template = fdir.isel(direction=0, drop=True)
-        return template, _north_up3(fdir.data, template)
+        return template, north_up(fdir.data, template)
     return None, fdir if is_dask(fdir) else np.asarray(fdir)
 
 
@@ -148,7 +140,7 @@ def cell_sizes_of(template, cellsize, shape):
     """(dx, dy) as north-up 2-D arrays (m): ``cellsize``, else the raster's true sizes, else (None, None)."""
     if cellsize is not None:
         cx, cy = _cellsize(cellsize)
-        return np.full(shape, cx), np.full(shape, cy)
+        return grid2d(np.full(shape[0], cx), shape), grid2d(np.full(shape[0], cy), shape)
     if template is not None:
         sx, sy = cell_sizes(template)
         return grid2d(north_up(sx, template), shape), grid2d(north_up(sy, template), shape)
