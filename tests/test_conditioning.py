@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import rioxarray  # noqa: F401
 import xarray as xr
+from helpers import STEPS, outlets
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,26 +15,13 @@ from erosion._kernels import terrain as kt
 from erosion.errors import InputError, UnknownCodeError
 from erosion.factors import terrain as t
 
-_STEPS = {1: (0, 1), 2: (1, 1), 4: (1, 0), 8: (1, -1), 16: (0, -1), 32: (-1, -1), 64: (-1, 0), 128: (-1, 1)}
 ALONG_ROWS, ALONG_COLUMNS = (1, 16), (4, 64)  # E/W along a north or south rim, S/N along a west or east rim
-
-
-def outlets(fd):
-    """Cells without a receiver on the grid: code 0, or pointing off the grid or into nodata."""
-    out = np.zeros(fd.shape, dtype=bool)
-    for (i, j), code in np.ndenumerate(fd):
-        if code == 255:
-            continue
-        di, dj = _STEPS.get(int(code), (0, 0))
-        ni, nj = i + di, j + dj
-        out[i, j] = code == 0 or not (0 <= ni < fd.shape[0] and 0 <= nj < fd.shape[1]) or fd[ni, nj] == 255
-    return out
 
 
 def end_of_path(fd, i, j):
     """The cell where the D8 path from (i, j) ends."""
     while True:
-        di, dj = _STEPS.get(int(fd[i, j]), (0, 0))
+        di, dj = STEPS.get(int(fd[i, j]), (0, 0))
         ni, nj = i + di, j + dj
         if (di, dj) == (0, 0) or not (0 <= ni < fd.shape[0] and 0 <= nj < fd.shape[1]) or fd[ni, nj] == 255:
             return i, j

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rioxarray  # noqa: F401
-import xarray as xr
+from helpers import geographic, projected, rough_dem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,31 +18,7 @@ from erosion._kernels import multiflow as mk
 from erosion.errors import InputError, UnknownCodeError
 from erosion.factors import terrain as t
 
-CRS = "EPSG:32650"
 ROUTINGS = ["d8", "dinf", "mfd"]
-
-
-def projected(z, cell=10.0):
-    ny, nx = z.shape
-    da = xr.DataArray(z, dims=("y", "x"), attrs={"units": "m"},
-                      coords={"y": 4_000_000.0 - (np.arange(ny) + 0.5) * cell, "x": 500_000.0 + (np.arange(nx) + 0.5) * cell})
-    return da.rio.write_crs(CRS)
-
-
-def geographic(z, lat0=40.0, step=0.0005):
-    ny, nx = z.shape
-    da = xr.DataArray(z, dims=("y", "x"), attrs={"units": "m"},
-                      coords={"y": lat0 - (np.arange(ny) + 0.5) * step, "x": 110.0 + (np.arange(nx) + 0.5) * step})
-    return da.rio.write_crs("EPSG:4326")
-
-
-def rough_dem(seed=0, ny=60, nx=70):
-    rng = np.random.default_rng(seed)
-    i, j = np.mgrid[0:ny, 0:nx].astype(np.float64)
-    z = 300.0 + 20 * np.sin(i / 9.0) * np.cos(j / 7.0) - 0.5 * i + rng.normal(0, 1.5, (ny, nx))
-    z[20:24, 30:33] = np.nan
-    z[0, 5] = np.nan
-    return z
 
 
 def tilted(ny, nx, cell, azimuth_deg, grad=0.1, dy=None):
