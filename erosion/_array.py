@@ -77,21 +77,27 @@ def squeeze_bands(x: xr.DataArray, arg: str) -> xr.DataArray:
 
 def declared_nodata(x) -> float | None:
     """The finite nodata sentinel a DataArray declares (``rio.nodata``, ``_FillValue`` or
-    ``missing_value``), or None. A NaN fill inherited by an integer raster is no sentinel."""
+    ``missing_value``), or None. A fill an integer raster cannot hold (NaN or out of its range,
+    inherited from a float raster by ``dem.copy(data=labels)``) is no sentinel."""
     if not isinstance(x, xr.DataArray):
         return None
-    candidates = [x.attrs.get("_FillValue"), x.encoding.get("_FillValue"), x.attrs.get("missing_value")]
+    # the encoding describes the file the data came from, not the data: not a declaration
+    candidates = [x.attrs.get("_FillValue"), x.attrs.get("missing_value")]
     try:
         candidates.insert(0, x.rio.nodata)
     except (ValueError, TypeError, OverflowError):  # rioxarray cannot cast the fill to the dtype
         pass
+    info = np.iinfo(x.dtype) if x.dtype.kind in "iu" else None
     for value in candidates:
         try:
             v = float(np.asarray(value).reshape(-1)[0]) if value is not None else None
         except (TypeError, ValueError, IndexError):
             continue
-        if v is not None and np.isfinite(v):
-            return v
+        if v is None or not np.isfinite(v):
+            continue
+        if info is not None and not (v.is_integer() and info.min <= v <= info.max):
+            continue
+        return v
     return None
 
 

@@ -311,8 +311,8 @@ def align(reference: xr.DataArray, *others: xr.DataArray, resampling: str | None
     """
     from rasterio.enums import Resampling
 
+    from ._array import declared_nodata  # _array imports this module
     from .errors import UnknownCodeError
-    from .io import _nodata
 
     if resampling is not None and resampling not in Resampling.__members__:
         raise UnknownCodeError(f"unknown resampling {resampling!r}; use one of {[r.name for r in Resampling]}")
@@ -333,7 +333,7 @@ def align(reference: xr.DataArray, *others: xr.DataArray, resampling: str | None
             )
         src = da.astype(np.uint8) if da.dtype == bool else da
         if src.dtype.kind in "iu":
-            fill = _nodata(src)
+            fill = declared_nodata(src)
             if fill is None:
                 info = np.iinfo(src.dtype)
                 fill = info.max if src.dtype.kind == "u" else info.min

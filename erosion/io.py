@@ -23,7 +23,7 @@ from affine import Affine
 
 from . import units as _units
 from . import vocabulary
-from ._array import Validation, _validation, prepare, squeeze_bands
+from ._array import Validation, _validation, declared_nodata, prepare, squeeze_bands
 from .errors import InputError, MissingFileError, UnitsError
 from .grid import grid_of
 
@@ -176,26 +176,11 @@ def _fits(value: float, dtype: np.dtype) -> bool:
     return float(value).is_integer() and info.min <= value <= info.max
 
 
-def _nodata(da: xr.DataArray) -> float | None:
-    """``da.rio.nodata``, or None for an integer raster whose fill value is inherited from a float
-    raster (``dem.copy(data=labels)``): NaN, or a value outside its range; rioxarray raises on both."""
-    try:
-        value = da.rio.nodata
-    except (ValueError, OverflowError):
-        return None
-    if value is not None and da.dtype.kind in "iub" and np.isnan(value):
-        return None
-    return value
-
-
 def _int_nodata(da: xr.DataArray, nodata: float | None) -> int | None:
     """The sentinel to write for an integer raster (None = write no nodata)."""
     flags = np.atleast_1d(np.asarray(da.attrs.get("flag_values", []))).tolist()
     if nodata is None:
-        for candidate in (_nodata(da), da.attrs.get("missing_value"), da.encoding.get("missing_value")):
-            if candidate is not None and not (isinstance(candidate, float) and np.isnan(candidate)):
-                nodata = candidate
-                break
+        nodata = declared_nodata(da)
     if nodata is None and (flags or da.dtype == np.uint8):
         nodata = 0
     if nodata is None:
