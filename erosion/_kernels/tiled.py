@@ -174,6 +174,27 @@ def _halo_ring(NY, NX):
 
 
 @njit(cache=True, nogil=True)
+def _exits(fp, flat):
+    """The tile's cells whose receiver lies outside it (local indices, first ``m`` entries) and
+    their values in ``flat``; ``fp`` is the padded code block."""
+    NY, NX = fp.shape
+    ny, nx = NY - 2, NX - 2
+    tile = _tile_ring(NY, NX)
+    exits = np.empty(tile.shape[0], dtype=np.int64)
+    values = np.empty(tile.shape[0], dtype=np.float64)
+    m = 0
+    for r in range(tile.shape[0]):
+        I, J = tile[r, 0], tile[r, 1]
+        d = _receiver(fp, I, J)[0]
+        if d >= 0 and _inside(d, NX, ny, nx) < 0:
+            c = (I - 1) * nx + J - 1
+            exits[m] = c
+            values[m] = flat[c]
+            m += 1
+    return exits, values, m
+
+
+@njit(cache=True, nogil=True)
 def accumulation_perimeter(fp, acc):
     """Perimeter summary of a tile for accumulation (Barnes 2017, phase 1).
 
@@ -186,18 +207,7 @@ def accumulation_perimeter(fp, acc):
     NY, NX = fp.shape
     ny, nx = NY - 2, NX - 2
     flat = acc.reshape(ny * nx)
-    tile = _tile_ring(NY, NX)
-    exits = np.empty(tile.shape[0], dtype=np.int64)
-    exit_acc = np.empty(tile.shape[0], dtype=np.float64)
-    m = 0
-    for r in range(tile.shape[0]):
-        I, J = tile[r, 0], tile[r, 1]
-        d = _receiver(fp, I, J)[0]
-        if d >= 0 and _inside(d, NX, ny, nx) < 0:
-            c = (I - 1) * nx + J - 1
-            exits[m] = c
-            exit_acc[m] = flat[c]
-            m += 1
+    exits, exit_acc, m = _exits(fp, flat)
     halo = _halo_ring(NY, NX)
     edge_u = np.empty(halo.shape[0], dtype=np.int64)
     edge_e = np.empty(halo.shape[0], dtype=np.int64)
@@ -453,18 +463,7 @@ def slope_length_perimeter(fp, dxp, dyp, stopp, lam, angle, max_length,
     ny, nx = NY - 2, NX - 2
     n = ny * nx
     flat = lam.reshape(n)
-    tile = _tile_ring(NY, NX)
-    exits = np.empty(tile.shape[0], dtype=np.int64)
-    exit_lam = np.empty(tile.shape[0], dtype=np.float64)
-    m = 0
-    for r in range(tile.shape[0]):
-        I, J = tile[r, 0], tile[r, 1]
-        d = _receiver(fp, I, J)[0]
-        if d >= 0 and _inside(d, NX, ny, nx) < 0:
-            c = (I - 1) * nx + J - 1
-            exits[m] = c
-            exit_lam[m] = flat[c]
-            m += 1
+    exits, exit_lam, m = _exits(fp, flat)
     halo = _halo_ring(NY, NX)
     ring = halo.shape[0]
     budget = ring * replay_steps
