@@ -11,9 +11,10 @@ from dask.local import get_sync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from erosion._kernels import conditioning as kc
 from erosion._kernels import terrain as k
 from erosion.errors import InputError
-from erosion.factors.terrain.tiled import tiled_flow_accumulation, tiled_slope_length
+from erosion.factors.terrain.tiled import tiled_fill, tiled_flow_accumulation, tiled_slope_length
 
 SYNC = {"scheduler": "sync"}
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -22,9 +23,9 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 # --- inputs -----------------------------------------------------------------------------------
 
 @st.composite
-def filled_dems(draw):
-    """A filled DEM (priority-flood+ε of a random surface with NaN holes), per-row dx, dy, D8 codes."""
-    ny, nx = draw(st.integers(5, 60)), draw(st.integers(5, 60))
+def raw_dems(draw, low=5):
+    """A random surface with NaN holes: noise, hills, a tilted plane or integer terraces (flats)."""
+    ny, nx = draw(st.integers(low, 60)), draw(st.integers(low, 60))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     i, j = np.mgrid[0:ny, 0:nx].astype(np.float64)
     kind = draw(st.sampled_from(["noise", "hills", "tilted", "terraced"]))
@@ -42,6 +43,14 @@ def filled_dems(draw):
     z[rng.random((ny, nx)) < draw(st.sampled_from([0.0, 0.02, 0.1]))] = np.nan
     if np.isnan(z).all():
         z[ny // 2, nx // 2] = 1.0
+    return z
+
+
+@st.composite
+def filled_dems(draw):
+    """A filled DEM (priority-flood+ε of a random surface with NaN holes), per-row dx, dy, D8 codes."""
+    z = draw(raw_dems())
+    ny, nx = z.shape
     filled = k.priority_flood_epsilon(z)
     cell = draw(st.sampled_from([1.0, 10.0, 30.0, 92.6]))
     dx_rows = cell * np.cos(np.radians(draw(st.floats(0.0, 60.0)) + 0.01 * np.arange(ny)))  # per row, as on a lat/lon grid
@@ -104,6 +113,15 @@ def test_tiled_accumulation_equals_kernel(case, area_kind, seed):
     got = out.compute(**SYNC)
     np.testing.assert_array_equal(np.isnan(got), fdir == 255)
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0.0)
+
+
+@PROPERTY
+@given(data=st.data(), z=raw_dems(low=1))
+def test_tiled_fill_equals_kernel_bit_for_bit(data, z):
+    chunks = (_chunks(data.draw, z.shape[0]), _chunks(data.draw, z.shape[1]))
+    out = tiled_fill(lazy(z, chunks))
+    assert out.chunks == chunks and out.dtype == np.float64
+    np.testing.assert_array_equal(out.compute(**SYNC), kc.priority_flood_exact(z))
 
 
 @st.composite
@@ -261,7 +279,10 @@ def test_calling_computes_nothing_and_each_phase_reads_the_inputs_again(recomput
     with dask.config.set(scheduler=_refuse):
         lam = tiled_slope_length(Z, F, 10.0, 10.0, recompute_inputs=recompute)
         acc = tiled_flow_accumulation(F, 100.0, recompute_inputs=recompute)
+        filled = tiled_fill(Z, recompute_inputs=recompute)
     assert reads.count == {}
+    np.testing.assert_array_equal(filled.compute(**SYNC), kc.priority_flood_exact(z))
+    reads.count.clear()
     np.testing.assert_array_equal(lam.compute(**SYNC), kernel_slope_length(z, fdir, 10.0, 10.0))
     # every block is read once per phase (halo edges, phase 1, phase 3), or once for all three
     assert set(reads.count.values()) == {3 if recompute else 1}
@@ -285,12 +306,13 @@ def _input_blocks(graph, key, stop, memo):
     return out
 
 
-@pytest.mark.parametrize("which", ["accumulation", "slope-length"])
+@pytest.mark.parametrize("which", ["fill", "accumulation", "slope-length"])
 def test_every_task_reads_one_tile_and_its_halo_except_phase_2(which):
     z, fdir, chunks = _inputs()
     reads = Reads()
     Z, F = reads.array("z", z, chunks), reads.array("fdir", fdir, chunks)
-    out = tiled_flow_accumulation(F) if which == "accumulation" else tiled_slope_length(Z, F, 10.0, 10.0)
+    out = {"fill": lambda: tiled_fill(Z), "accumulation": lambda: tiled_flow_accumulation(F),
+           "slope-length": lambda: tiled_slope_length(Z, F, 10.0, 10.0)}[which]()
     graph = dict(out.__dask_graph__())
     name = lambda key: key[0] if isinstance(key, tuple) else key  # noqa: E731
     phase2 = [key for key in graph if "-phase2-" in name(key)]

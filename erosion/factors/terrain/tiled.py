@@ -1,6 +1,8 @@
-"""Tiled D8 flow accumulation and slope length on dask arrays: exact, without gathering the grid.
+"""Tiled depression fill, D8 flow accumulation and slope length on dask arrays: exact, without
+gathering the grid.
 
-The scheme is Barnes (2017), docs/decisions/0017-tiled-routing.md: phase 0 keeps the outermost
+The fill is Barnes (2016), docs/decisions/0018-tiled-fill.md; the routing is Barnes (2017),
+docs/decisions/0017-tiled-routing.md. Both run in phases: phase 0 keeps the outermost
 rows and columns of each tile (its neighbours' halo); phase 1 runs each tile on its own, with a
 one-cell halo, and keeps a summary of its perimeter; phase 2, one small task, solves the
 perimeter graph of all tiles in topological order; phase 3 reruns each tile with what enters it
@@ -9,9 +11,9 @@ stop cells, carried along entry-to-exit paths by replaying their steps, so that 
 :func:`erosion._kernels.terrain.slope_length` bit for bit.
 
 Inputs are plain north-up arrays like the kernels take (dask arrays, chunked alike; NumPy
-arrays are taken as one chunk); the results are lazy dask arrays chunked like ``fdir``, and
-nothing is computed when the functions are called. The depression fill is not tiled: the
-inputs must be a filled DEM and its D8 codes. Wrappers with units, grids and validation are
+arrays are taken as one chunk); the results are lazy dask arrays chunked like their input, and
+nothing is computed when the functions are called. Routing takes a filled DEM and its D8 codes.
+Wrappers with units, grids and validation are
 in :mod:`erosion.factors.terrain.routing`.
 """
 
@@ -22,10 +24,11 @@ import operator
 import numpy as np
 
 from ..._kernels import tiled as kt
+from ..._kernels import tiled_fill as kf
 from ...errors import InputError
 from ._common import is_dask
 
-__all__ = ["REPLAY_STEPS", "tiled_flow_accumulation", "tiled_slope_length"]
+__all__ = ["REPLAY_STEPS", "tiled_fill", "tiled_flow_accumulation", "tiled_slope_length"]
 
 REPLAY_STEPS = 64
 """Steps per halo cell that a tile may record so that phase 2 replays its entry-to-exit paths exactly.
@@ -483,3 +486,69 @@ def tiled_slope_length(z, fdir, dx, dy, max_length=np.inf, cutoff_gentle=0.7, cu
 
     return _three_phases("tiled-slope-length", arrays, fills, pieces, _sl_phase1, _sl_phase2, _sl_phase3,
                          params, f, recompute_inputs)
+
+
+# --- depression fill ----------------------------------------------------------------------------
+
+def _fill_phase1(blocks, pieces, tile, params):
+    zp = np.ascontiguousarray(blocks[0], dtype=np.float64)
+    _, label, keys, spill = kf.tile_flood(zp, True)
+    del label
+    ring, outlet, cross_p, cross_h, cross_e = kf.tile_perimeter(zp)
+    ring_gid = _local_gid(ring, tile)
+    base = 2 * (tile[5] + tile[6]) + 1
+
+    def gid(lab):
+        return np.where(lab >= 0, ring_gid[np.maximum(lab, 0)], kf.OCEAN)
+
+    outlets = ring_gid[outlet]
+    a = np.concatenate([gid(keys // base - 1), outlets, _local_gid(cross_p, tile)])
+    b = np.concatenate([gid(keys % base - 1), np.full(outlets.size, kf.OCEAN), _padded_gid(cross_h, tile)])
+    e = np.concatenate([spill, np.full(outlets.size, -np.inf), cross_e])
+    return a, b, e, ring_gid
+
+
+def _fill_phase2(summaries, ntiles, params):
+    a, b, e, _ = (np.concatenate(c) for c in zip(*summaries, strict=True))
+    nodes = np.unique(np.concatenate([a, b]))
+    if nodes.size == 0:  # no valid cell
+        return [np.full(s[3].size, np.inf) for s in summaries]
+    level = kf.solve_levels(np.searchsorted(nodes, a), np.searchsorted(nodes, b), e, nodes.size, 0)
+    if nodes[0] != kf.OCEAN or (level == np.inf).any():
+        raise RuntimeError("tiled fill: a tile's outermost cells do not reach an outlet (inconsistent halos)")
+    out = []
+    for s in summaries:
+        pos = np.minimum(np.searchsorted(nodes, s[3]), nodes.size - 1)
+        out.append(np.where(nodes[pos] == s[3], level[pos], np.inf))
+    return out
+
+
+def _fill_phase3(blocks, pieces, ring_level, tile, params):
+    w, label, _, _ = kf.tile_flood(np.ascontiguousarray(blocks[0], dtype=np.float64), False)
+    return kf.raise_to_levels(w, label, ring_level)
+
+
+def tiled_fill(z, *, recompute_inputs: bool = True):
+    """Depressions filled to exact flats (float64) of a dask-chunked DEM, tile by tile (Barnes 2016).
+
+    Equals :func:`erosion._kernels.conditioning.priority_flood_exact` bit for bit, for every
+    chunking: every output value is an input value, ``W(c) = min over paths from an outlet to c
+    of the highest elevation on the path``. Phase 1 floods each tile from its outermost cells
+    (each its own label) and its outlets, and keeps the spill graph: the lowest spill between
+    adjacent labels inside the tile, the links of its outermost cells to the neighbouring tiles
+    (``max(z_p, z_h)``) and to the outlets; phase 2 floods that graph from the outlets, giving
+    each label its water level; phase 3 floods each tile again and raises each cell to its
+    label's level: ``W = max(W_loc, level)``.
+
+    ``z``: elevations, north-up, NaN nodata (outlets are the valid cells on the grid edge or
+    beside NaN); a dask array or a NumPy array (one chunk). ``recompute_inputs`` as in
+    :func:`tiled_flow_accumulation`. Returns a lazy dask array chunked like ``z``.
+    """
+    import dask.array as da
+
+    zs = z if is_dask(z) else da.from_array(np.asarray(z), chunks=-1)
+    if zs.ndim != 2 or 0 in zs.shape:
+        raise InputError(f"z must be a non-empty 2-D array of elevations, got shape {zs.shape}")
+    zs = zs.astype(np.float64)
+    return _three_phases("tiled-fill", [zs], [np.nan], lambda tile: (), _fill_phase1, _fill_phase2, _fill_phase3,
+                         None, zs, recompute_inputs)

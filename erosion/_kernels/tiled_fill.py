@@ -1,0 +1,223 @@
+"""numba kernels for the tiled depression fill: per-tile floods and the spill graph (Barnes 2016).
+
+Plain-array functions only; the dask orchestration is in ``erosion/factors/terrain/tiled.py``
+and the scheme in docs/decisions/0018-tiled-fill.md. A tile comes with a one-cell halo: ``zp``
+is (ny + 2) × (nx + 2), the tile's elevations in ``zp[1:-1, 1:-1]`` and its neighbours' around
+them (NaN outside the grid). The fill is the exact one of
+:func:`erosion._kernels.conditioning.priority_flood_exact`: each valid cell ends at the lowest
+level W from which it can drain to an outlet (a valid cell on the grid edge or beside NaN),
+``W(c) = min over paths from an outlet to c of the highest elevation on the path``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict
+
+from .terrain import _DI, _DJ, _pop, _push
+from .tiled import _ring_index, _tile_ring
+
+REF_BARNES2016 = ("Barnes, R. (2016) Parallel priority-flood depression filling for trillion cell digital elevation "
+                  "models on desktops or clusters. Comput. Geosci. 96:56-68")
+
+OCEAN = -1
+"""Label of the cells flooded from an outlet inside a tile (and of the graph node all outlets join)."""
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _beside_nan(zp, I, J):
+    for k in range(8):
+        if not math.isfinite(zp[I + _DI[k], J + _DJ[k]]):
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def tile_flood(zp, record):
+    """Priority-flood of one tile from its outermost cells and its outlets (Barnes 2016, step 1).
+
+    Every outermost cell of the tile is a seed with its own label (its ring position, see
+    :func:`erosion._kernels.tiled._ring_index`), every other outlet a seed labelled
+    :data:`OCEAN`; the flood is Barnes et al.'s (2014a) with a pit queue, and a cell takes the
+    label of the cell it is reached from. ``W_loc`` is the fill as if the tile's outermost cells
+    were outlets. With ``record``, every pair of adjacent cells with different labels a, b
+    gives the spill edge (a, b, max(W_loc) of the pair), the lowest kept per pair of labels.
+    Returns ``(W_loc, label, keys, spill)`` with ``key = (a + 1)·(R + 1) + (b + 1)``, a < b,
+    R the number of outermost cells.
+    """
+    NY, NX = zp.shape
+    ny, nx = NY - 2, NX - 2
+    n = ny * nx
+    w = np.empty((ny, nx), dtype=np.float64)
+    for i in range(ny):
+        for j in range(nx):
+            w[i, j] = zp[i + 1, j + 1]
+    wf = w.reshape(n)
+    label = np.full(n, -2, dtype=np.int32)
+    closed = np.zeros(n, dtype=np.bool_)
+    hz = np.empty(n, dtype=np.float64)
+    hi = np.empty(n, dtype=np.int64)
+    size = 0
+    for c in range(n):
+        if not math.isfinite(wf[c]):
+            closed[c] = True
+            continue
+        i = c // nx
+        j = c - i * nx
+        if i == 0 or j == 0 or i == ny - 1 or j == nx - 1:
+            label[c] = _ring_index(c, ny, nx)
+        elif _beside_nan(zp, i + 1, j + 1):
+            label[c] = OCEAN
+        else:
+            continue
+        closed[c] = True
+        size = _push(hz, hi, size, wf[c], c)
+    rings = np.int64(2 * (ny + nx))
+    edges = Dict.empty(key_type=types.int64, value_type=types.float64)
+    pit = np.empty(n, dtype=np.int64)
+    head = 0
+    tail = 0
+    while size > 0 or head < tail:
+        if head < tail:
+            c = pit[head]
+            head += 1
+        else:
+            c = hi[0]
+            size = _pop(hz, hi, size)
+        wc = wf[c]
+        lc = label[c]
+        ci = c // nx
+        cj = c - ci * nx
+        for k in range(8):
+            ni = ci + _DI[k]
+            nj = cj + _DJ[k]
+            if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
+                continue
+            nb = ni * nx + nj
+            if closed[nb]:
+                if record and label[nb] != lc and label[nb] != -2:
+                    a, b = (lc, label[nb]) if lc < label[nb] else (label[nb], lc)
+                    key = (np.int64(a) + 1) * (rings + 1) + np.int64(b) + 1
+                    e = max(wc, wf[nb])
+                    if key not in edges or e < edges[key]:
+                        edges[key] = e
+                continue
+            closed[nb] = True
+            label[nb] = lc
+            if wf[nb] <= wc:
+                wf[nb] = wc
+                pit[tail] = nb
+                tail += 1
+            else:
+                size = _push(hz, hi, size, wf[nb], nb)
+    keys = np.empty(len(edges), dtype=np.int64)
+    spill = np.empty(len(edges), dtype=np.float64)
+    m = 0
+    for key, e in edges.items():
+        keys[m] = key
+        spill[m] = e
+        m += 1
+    return w, label, keys, spill
+
+
+@njit(cache=True, nogil=True)
+def tile_perimeter(zp):
+    """The tile's outermost cells and their links to the halo (Barnes 2016, step 1).
+
+    Returns ``(ring, outlet, cross_p, cross_h, cross_e)``: ``ring[r]`` the local index of the
+    outermost cell with ring position r, ``outlet[r]`` whether it is a valid outlet (beside NaN
+    or the grid edge); and one cross edge per valid outermost cell p and valid halo neighbour h
+    (local index of p, padded index of h, max(z_p, z_h)).
+    """
+    NY, NX = zp.shape
+    ny, nx = NY - 2, NX - 2
+    pos = _tile_ring(NY, NX)
+    m = pos.shape[0]
+    ring = np.empty(m, dtype=np.int64)
+    outlet = np.zeros(m, dtype=np.bool_)
+    cross_p = np.empty(8 * m, dtype=np.int64)
+    cross_h = np.empty(8 * m, dtype=np.int64)
+    cross_e = np.empty(8 * m, dtype=np.float64)
+    q = 0
+    for t in range(m):
+        I, J = pos[t, 0], pos[t, 1]
+        c = (I - 1) * nx + J - 1
+        r = _ring_index(c, ny, nx)
+        ring[r] = c
+        zc = zp[I, J]
+        if not math.isfinite(zc):
+            continue
+        outlet[r] = _beside_nan(zp, I, J)
+        for k in range(8):
+            U = I + _DI[k]
+            V = J + _DJ[k]
+            if 1 <= U <= ny and 1 <= V <= nx:
+                continue
+            zh = zp[U, V]
+            if math.isfinite(zh):
+                cross_p[q] = c
+                cross_h[q] = U * NX + V
+                cross_e[q] = max(zc, zh)
+                q += 1
+    return ring, outlet, cross_p[:q], cross_h[:q], cross_e[:q]
+
+
+@njit(cache=True, nogil=True)
+def solve_levels(a, b, e, m, ocean):
+    """Water levels of the spill graph: priority-flood from the ocean node (Barnes 2016, step 2).
+
+    Nodes 0..m-1; undirected edge q joins ``a[q]`` and ``b[q]`` at spill elevation ``e[q]``.
+    ``level[ocean] = −inf``; a node reached over edge q from a node at level L is at
+    ``max(L, e[q])``, and each node keeps the lowest such level (Dijkstra on the minimax path).
+    Returns ``level`` (+inf where no path reaches the ocean).
+    """
+    deg = np.zeros(m + 1, dtype=np.int64)
+    for q in range(a.size):
+        deg[a[q] + 1] += 1
+        deg[b[q] + 1] += 1
+    for x in range(m):
+        deg[x + 1] += deg[x]
+    fill = deg[:m].copy()
+    other = np.empty(2 * a.size, dtype=np.int64)
+    weight = np.empty(2 * a.size, dtype=np.float64)
+    for q in range(a.size):
+        other[fill[a[q]]] = b[q]
+        weight[fill[a[q]]] = e[q]
+        fill[a[q]] += 1
+        other[fill[b[q]]] = a[q]
+        weight[fill[b[q]]] = e[q]
+        fill[b[q]] += 1
+    level = np.full(m, np.inf)
+    done = np.zeros(m, dtype=np.bool_)
+    hz = np.empty(2 * a.size + 1, dtype=np.float64)
+    hi = np.empty(2 * a.size + 1, dtype=np.int64)
+    level[ocean] = -np.inf
+    size = _push(hz, hi, 0, -np.inf, ocean)
+    while size > 0:
+        x = hi[0]
+        lx = hz[0]
+        size = _pop(hz, hi, size)
+        if done[x]:
+            continue
+        done[x] = True
+        for p in range(deg[x], deg[x + 1]):
+            y = other[p]
+            ly = max(lx, weight[p])
+            if not done[y] and ly < level[y]:
+                level[y] = ly
+                size = _push(hz, hi, size, ly, y)
+    return level
+
+
+@njit(cache=True, nogil=True)
+def raise_to_levels(w, label, ring_level):
+    """``W = max(W_loc, level of the cell's label)`` in place (Barnes 2016, step 3)."""
+    wf = w.reshape(w.size)
+    for c in range(wf.size):
+        lab = label[c]
+        if lab >= 0 and ring_level[lab] > wf[c]:
+            wf[c] = ring_level[lab]
+    return w
