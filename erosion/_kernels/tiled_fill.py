@@ -17,7 +17,8 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from .terrain import _DI, _DJ, _pop, _push
+from .conditioning import _ulps_up
+from .terrain import _DI, _DJ, _NEAR_ZERO, _NEAR_ZERO_STEP, _pop, _push
 from .tiled import _ring_index, _tile_ring
 
 REF_BARNES2016 = ("Barnes, R. (2016) Parallel priority-flood depression filling for trillion cell digital elevation "
@@ -221,3 +222,228 @@ def raise_to_levels(w, label, ring_level):
         if lab >= 0 and ring_level[lab] > wf[c]:
             wf[c] = ring_level[lab]
     return w
+
+
+# --- flats across tiles (Barnes, Lehman & Mulla 2014b) -----------------------------------------
+
+@njit(cache=True, nogil=True, inline="always")
+def _flat_at(wp, I, J):
+    """Whether padded cell (I, J) is a flat cell: valid, not an outlet, no strictly lower neighbour."""
+    v = wp[I, J]
+    if not math.isfinite(v):
+        return False
+    for k in range(8):
+        u = wp[I + _DI[k], J + _DJ[k]]
+        if not math.isfinite(u) or u < v:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def flat_summary(wp):
+    """The flat cells of a filled tile that flats in other tiles may reach, for :func:`solve_flats`.
+
+    ``wp``: the filled tile with its halo (the neighbours' filled values, NaN outside the grid).
+    Flat cells are those of :func:`erosion._kernels.conditioning.resolve_flats`. A flat piece
+    (8-connected flat cells of the tile) that touches the tile's outermost cells may continue
+    in another tile: all its cells are reported (flat), with ``high`` (a strictly higher
+    neighbour) and ``low`` (a non-flat neighbour of equal value inside the tile). Non-flat
+    outermost cells with a halo neighbour of equal value are reported too (not flat): they may
+    be the low edge of a flat next door. Pieces that do not touch the outermost cells lie in
+    this tile alone and are not reported. Returns ``(cells, flat, high, low)``, cells local.
+    """
+    NY, NX = wp.shape
+    ny, nx = NY - 2, NX - 2
+    n = ny * nx
+    is_flat = np.zeros(n, dtype=np.bool_)
+    for c in range(n):
+        is_flat[c] = _flat_at(wp, c // nx + 1, c % nx + 1)
+    reported = np.zeros(n, dtype=np.bool_)
+    queue = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    for s in range(n):
+        si = s // nx
+        sj = s - si * nx
+        if not is_flat[s] or seen[s] or not (si == 0 or sj == 0 or si == ny - 1 or sj == nx - 1):
+            continue
+        seen[s] = True
+        queue[0] = s
+        head = 0
+        tail = 1
+        while head < tail:
+            c = queue[head]
+            head += 1
+            reported[c] = True
+            ci = c // nx
+            cj = c - ci * nx
+            for k in range(8):
+                ni = ci + _DI[k]
+                nj = cj + _DJ[k]
+                if 0 <= ni < ny and 0 <= nj < nx:
+                    nb = ni * nx + nj
+                    if is_flat[nb] and not seen[nb]:
+                        seen[nb] = True
+                        queue[tail] = nb
+                        tail += 1
+    m = 0
+    cells = np.empty(n, dtype=np.int64)
+    flat = np.zeros(n, dtype=np.bool_)
+    high = np.zeros(n, dtype=np.bool_)
+    low = np.zeros(n, dtype=np.bool_)
+    for c in range(n):
+        ci = c // nx
+        cj = c - ci * nx
+        v = wp[ci + 1, cj + 1]
+        if reported[c]:
+            cells[m] = c
+            flat[m] = True
+            for k in range(8):
+                ni = ci + _DI[k]
+                nj = cj + _DJ[k]
+                u = wp[ni + 1, nj + 1]
+                if u > v:
+                    high[m] = True
+                if 0 <= ni < ny and 0 <= nj < nx and u == v and not is_flat[ni * nx + nj]:
+                    low[m] = True
+            m += 1
+        elif math.isfinite(v) and not is_flat[c] and (ci == 0 or cj == 0 or ci == ny - 1 or cj == nx - 1):
+            for k in range(8):
+                ni = ci + _DI[k]
+                nj = cj + _DJ[k]
+                if not (0 <= ni < ny and 0 <= nj < nx) and wp[ni + 1, nj + 1] == v:
+                    cells[m] = c
+                    m += 1
+                    break
+    return cells[:m], flat[:m], high[:m], low[:m]
+
+
+@njit(cache=True, nogil=True)
+def solve_flats(gid, w, flat, high, low, nyg, nxg):
+    """Barnes et al.'s (2014b) increments on the reported flat cells of all tiles, exactly.
+
+    ``gid`` (sorted grid indices), ``w``, ``flat``, ``high``, ``low`` as reported by
+    :func:`flat_summary`. Every cell of a flat group that crosses a tile edge is reported, with
+    every low-edge cell beside it that lies in another tile, so the BFS distances away from
+    higher terrain (``away``, from the ``high`` cells), towards lower terrain (``towards``, from
+    the low edges) and the group's largest ``away`` (H) are those of
+    :func:`erosion._kernels.conditioning.resolve_flats` on the whole grid. Returns the increment
+    ``2·towards + H − away`` (ulps) of each reported flat cell, -1 where no low edge is reached
+    or the cell is not flat.
+    """
+    n = gid.size
+    nbr = np.full((n, 8), -1, dtype=np.int64)
+    for q in range(n):
+        if not flat[q]:
+            continue
+        r = gid[q] // nxg
+        c = gid[q] - r * nxg
+        for k in range(8):
+            rr = r + _DI[k]
+            cc = c + _DJ[k]
+            if 0 <= rr < nyg and 0 <= cc < nxg:
+                g = rr * nxg + cc
+                pos = np.searchsorted(gid, g)
+                if pos < n and gid[pos] == g:
+                    nbr[q, k] = pos
+    group = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    groups = 0
+    for s in range(n):
+        if not flat[s] or group[s] >= 0:
+            continue
+        group[s] = groups
+        queue[0] = s
+        head = 0
+        tail = 1
+        while head < tail:
+            q = queue[head]
+            head += 1
+            for k in range(8):
+                p = nbr[q, k]
+                if p >= 0 and flat[p] and group[p] < 0:
+                    group[p] = groups
+                    queue[tail] = p
+                    tail += 1
+        groups += 1
+    away = np.zeros(n, dtype=np.int64)
+    height = np.zeros(groups, dtype=np.int64)
+    tail = 0
+    for q in range(n):
+        if flat[q] and high[q]:
+            away[q] = 1
+            queue[tail] = q
+            tail += 1
+    head = 0
+    while head < tail:
+        q = queue[head]
+        head += 1
+        height[group[q]] = away[q]
+        for k in range(8):
+            p = nbr[q, k]
+            if p >= 0 and flat[p] and away[p] == 0:
+                away[p] = away[q] + 1
+                queue[tail] = p
+                tail += 1
+    towards = np.zeros(n, dtype=np.int64)
+    tail = 0
+    for q in range(n):
+        if not flat[q]:
+            continue
+        source = low[q]
+        for k in range(8):
+            p = nbr[q, k]
+            if p >= 0 and not flat[p] and w[p] == w[q]:
+                source = True
+        if source:
+            towards[q] = 1
+            queue[tail] = q
+            tail += 1
+    head = 0
+    while head < tail:
+        q = queue[head]
+        head += 1
+        for k in range(8):
+            p = nbr[q, k]
+            if p >= 0 and flat[p] and towards[p] == 0 and w[p] == w[q]:
+                towards[p] = towards[q] + 1
+                queue[tail] = p
+                tail += 1
+    out = np.full(n, -1, dtype=np.int64)
+    for q in range(n):
+        if flat[q] and towards[q] > 0:
+            out[q] = 2 * towards[q] + height[group[q]] - away[q]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def raise_flats(w, cells, m):
+    """Raise ``w.flat[cells[q]]`` by ``m[q]`` steps (ulps, or ``_NEAR_ZERO_STEP`` near 0) where m ≥ 0."""
+    flat = w.reshape(w.size)
+    bits = flat.view(np.int64)
+    for q in range(cells.size):
+        c = cells[q]
+        if m[q] < 0:
+            continue
+        if abs(flat[c]) >= _NEAR_ZERO:
+            bits[c] = _ulps_up(bits[c], m[q])
+        else:
+            flat[c] = flat[c] + m[q] * _NEAR_ZERO_STEP
+    return w
+
+
+@njit(cache=True, nogil=True)
+def flat_conflicts(wp, outp):
+    """Tile flat cells raised to or above a neighbour that was higher (``outp``: raised, padded)."""
+    NY, NX = wp.shape
+    conflicts = 0
+    for I in range(1, NY - 1):
+        for J in range(1, NX - 1):
+            if not _flat_at(wp, I, J):
+                continue
+            for k in range(8):
+                U = I + _DI[k]
+                V = J + _DJ[k]
+                if wp[U, V] > wp[I, J] and outp[U, V] <= outp[I, J]:
+                    conflicts += 1
+                    break
+    return conflicts

@@ -253,38 +253,36 @@ def _recomputed(arrays, gate, seed):
     return tasks, lambda key: subs.get(key, key)
 
 
-def _three_phases(what, arrays, fills, pieces, phase1, phase2, phase3, params, fdir, recompute):
-    """Build the lazy result: phase 1 per tile, phase 2 once, phase 3 per tile (Barnes 2017).
+def _three_phases(what, arrays, fills, pieces, phase1, phase2, phase3, params, like, recompute):
+    """Phase 1 per tile, phase 2 once, phase 3 per tile (Barnes 2017): :func:`_phases`."""
+    return _phases(what, arrays, fills, pieces, (phase1, phase3), (phase2,), params, like, recompute)
 
-    ``arrays``: dask arrays chunked like ``fdir``, passed to phases 1 and 3 block by block,
+
+def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, like, recompute):
+    """Build the lazy result of alternating phases: per tile, once, per tile, ... (Barnes 2016, 2017).
+
+    ``arrays``: dask arrays chunked like ``like``, passed to every tile phase block by block,
     with a one-cell halo (filled with ``fills[k]`` outside the grid; None: no halo);
     ``pieces(tile)``: small per-tile arguments. The halos come from a phase 0 that keeps the
     outermost rows and columns of each tile, so that a tile task depends on its own blocks and
-    on perimeter-sized pieces of its neighbours, never on their blocks. Phases 1 and 3 are
-    called as ``phase(blocks, pieces, [inflow,] tile, params)``, phase 2 as
-    ``phase2(summaries, ntiles, params)``. The graph is written directly (a few tasks per tile,
-    O(tiles) to build). Returns a dask array chunked like ``fdir``.
+    on perimeter-sized pieces of its neighbours, never on their blocks. Tile phase k is called
+    as ``phase(blocks, pieces, *items, tile, params)``, ``items`` this tile's share of each
+    global phase before it (global phases return one item per tile); global phase k as
+    ``phase(summaries, ntiles, params)`` on the results of tile phase k. Phases are numbered
+    1, 2, 3, ... in the task names. The graph is written directly (a few tasks per tile, O(tiles)
+    to build). Returns the last tile phase as a float64 dask array chunked like ``like``.
     """
     import dask.array as da
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 
     _, List, Task, TaskRef, _ = _spec()
-    tiles = _tiles(fdir.chunks, fdir.shape)
-    nbi, nbj = len(fdir.chunks[0]), len(fdir.chunks[1])
-    token = tokenize(what, [a.name for a in arrays], fills, params, fdir.chunks, [pieces(t) for t in tiles],
-                     recompute)
-    n0, n1, n2, nin, nout = (f"{what}-{p}-{token}" for p in ("phase0", "phase1", "phase2", "inflow", "phase3"))
+    tiles = _tiles(like.chunks, like.shape)
+    nbi, nbj = len(like.chunks[0]), len(like.chunks[1])
+    token = tokenize(what, [a.name for a in arrays], fills, params, like.chunks, [pieces(t) for t in tiles],
+                     recompute, [p.__name__ for p in (*tile_phases, *global_phases)])
+    n0 = f"{what}-phase0-{token}"
     tasks = {}
-    if recompute:
-        first, key1 = _recomputed(arrays, None, f"{token}-1")
-        again, key3 = _recomputed(arrays, n2, f"{token}-3")
-        tasks.update(first)
-        tasks.update(again)
-    else:
-        def key1(key):
-            return key
-        key3 = key1
 
     def blocks(t, key):
         return List(*(TaskRef(key((a.name, t[1], t[2]))) for a in arrays))
@@ -295,17 +293,31 @@ def _three_phases(what, arrays, fills, pieces, phase1, phase2, phase3, params, f
 
     for t in tiles:
         tasks[(n0, t[1], t[2])] = Task((n0, t[1], t[2]), _edges, blocks(t, lambda key: key), fills)
-    for t in tiles:
-        key = (n1, t[1], t[2])
-        tasks[key] = Task(key, _padded_call, phase1, blocks(t, key1), around(t), fills, pieces(t), t, params)
-    tasks[n2] = Task(n2, phase2, List(*(TaskRef((n1, t[1], t[2])) for t in tiles)), len(tiles), params)
-    for t in tiles:
-        n, bi, bj = t[0], t[1], t[2]
-        tasks[(nin, bi, bj)] = Task((nin, bi, bj), operator.getitem, TaskRef(n2), n)
-        tasks[(nout, bi, bj)] = Task((nout, bi, bj), _padded_call, phase3, blocks(t, key3), around(t), fills,
-                                     pieces(t), TaskRef((nin, bi, bj)), t, params)
-    graph = HighLevelGraph.from_collections(nout, tasks, dependencies=arrays)
-    return da.Array(graph, nout, chunks=fdir.chunks, dtype=np.float64, meta=np.empty((0, 0)))
+    shares = []  # per global phase: the name of its per-tile items
+    gate = None
+    for k, phase in enumerate(tile_phases):
+        name = f"{what}-phase{2 * k + 1}-{token}"
+        if recompute:
+            copies, key = _recomputed(arrays, gate, f"{token}-{2 * k + 1}")
+            tasks.update(copies)
+        else:
+            def key(key):
+                return key
+        for t in tiles:
+            items = [TaskRef((share, t[1], t[2])) for share in shares]
+            tasks[(name, t[1], t[2])] = Task((name, t[1], t[2]), _padded_call, phase, blocks(t, key), around(t), fills,
+                                             pieces(t), *items, t, params)
+        if k == len(global_phases):
+            break
+        gate = f"{what}-phase{2 * k + 2}-{token}"
+        tasks[gate] = Task(gate, global_phases[k], List(*(TaskRef((name, t[1], t[2])) for t in tiles)), len(tiles),
+                           params)
+        share = f"{what}-share{2 * k + 2}-{token}"
+        for t in tiles:
+            tasks[(share, t[1], t[2])] = Task((share, t[1], t[2]), operator.getitem, TaskRef(gate), t[0])
+        shares.append(share)
+    graph = HighLevelGraph.from_collections(name, tasks, dependencies=arrays)
+    return da.Array(graph, name, chunks=like.chunks, dtype=np.float64, meta=np.empty((0, 0)))
 
 
 # --- flow accumulation ------------------------------------------------------------------------
@@ -496,6 +508,9 @@ def _fill_phase1(blocks, pieces, tile, params):
     del label
     ring, outlet, cross_p, cross_h, cross_e = kf.tile_perimeter(zp)
     ring_gid = _local_gid(ring, tile)
+    halo = kt._halo_ring(*zp.shape)
+    inside = np.isfinite(zp[halo[:, 0], halo[:, 1]])
+    halo_gid = np.where(inside, _padded_gid(halo[:, 0] * zp.shape[1] + halo[:, 1], tile), -2)
     base = 2 * (tile[5] + tile[6]) + 1
 
     def gid(lab):
@@ -505,40 +520,96 @@ def _fill_phase1(blocks, pieces, tile, params):
     a = np.concatenate([gid(keys // base - 1), outlets, _local_gid(cross_p, tile)])
     b = np.concatenate([gid(keys % base - 1), np.full(outlets.size, kf.OCEAN), _padded_gid(cross_h, tile)])
     e = np.concatenate([spill, np.full(outlets.size, -np.inf), cross_e])
-    return a, b, e, ring_gid
+    return a, b, e, ring_gid, halo_gid
 
 
 def _fill_phase2(summaries, ntiles, params):
-    a, b, e, _ = (np.concatenate(c) for c in zip(*summaries, strict=True))
+    """The spill graph's levels; per tile, those of its outermost cells and of its halo."""
+    a, b, e = (np.concatenate([s[k] for s in summaries]) for k in range(3))
     nodes = np.unique(np.concatenate([a, b]))
     if nodes.size == 0:  # no valid cell
-        return [np.full(s[3].size, np.inf) for s in summaries]
+        return [(np.full(s[3].size, np.inf), np.full(s[4].size, np.inf)) for s in summaries]
     level = kf.solve_levels(np.searchsorted(nodes, a), np.searchsorted(nodes, b), e, nodes.size, 0)
     if nodes[0] != kf.OCEAN or (level == np.inf).any():
         raise RuntimeError("tiled fill: a tile's outermost cells do not reach an outlet (inconsistent halos)")
-    out = []
-    for s in summaries:
-        pos = np.minimum(np.searchsorted(nodes, s[3]), nodes.size - 1)
-        out.append(np.where(nodes[pos] == s[3], level[pos], np.inf))
+
+    def levels(gids):
+        pos = np.minimum(np.searchsorted(nodes, gids), nodes.size - 1)
+        return np.where(nodes[pos] == gids, level[pos], np.inf)
+
+    return [(levels(s[3]), levels(s[4])) for s in summaries]
+
+
+def _filled(blocks, levels):
+    """A tile's exact fill ``max(W_loc, level)`` and the same with its halo (the neighbours'
+    outermost cells: their own elevation raised to their level)."""
+    zp = np.ascontiguousarray(blocks[0], dtype=np.float64)
+    w, label, _, _ = kf.tile_flood(zp, False)
+    kf.raise_to_levels(w, label, levels[0])
+    wp = np.full(zp.shape, np.nan)
+    wp[1:-1, 1:-1] = w
+    halo = kt._halo_ring(*zp.shape)
+    wp[halo[:, 0], halo[:, 1]] = np.maximum(zp[halo[:, 0], halo[:, 1]], levels[1])
+    return w, wp
+
+
+def _fill_phase3(blocks, pieces, levels, tile, params):
+    return _filled(blocks, levels)[0]
+
+
+def _flats_phase3(blocks, pieces, levels, tile, params):
+    w, wp = _filled(blocks, levels)
+    cells, flat, high, low = kf.flat_summary(wp)
+    return _local_gid(cells, tile), w.reshape(-1)[cells], flat, high, low, np.full(cells.size, tile[0]), cells
+
+
+def _flats_phase4(summaries, ntiles, params):
+    gid, w, flat, high, low, tile_of, cells = (np.concatenate([s[k] for s in summaries]) for k in range(7))
+    order = np.argsort(gid)
+    m = np.empty(gid.size, dtype=np.int64)
+    m[order] = kf.solve_flats(gid[order], w[order], flat[order], high[order], low[order], params[0], params[1])
+    keep = flat
+    return _per_tile(ntiles, tile_of[keep], cells[keep], m[keep])
+
+
+def _flats_phase5(blocks, pieces, levels, increments, tile, params):
+    from ..._kernels import conditioning as kc
+
+    w, wp = _filled(blocks, levels)
+    outp = kc.resolve_flats(wp)[0]  # exact for the flats inside this tile alone
+    cells, m = increments
+    out = outp[1:-1, 1:-1].copy()
+    out.reshape(-1)[cells] = w.reshape(-1)[cells]
+    kf.raise_flats(out, cells, m)
+    outp[1:-1, 1:-1] = out
+    outp[0], outp[-1], outp[:, 0], outp[:, -1] = wp[0], wp[-1], wp[:, 0], wp[:, -1]
+    if kf.flat_conflicts(wp, outp):
+        raise InputError("tiled fill: raising a flat reaches a higher neighbour (the DEM has values a few ulps "
+                         "apart); fill this DEM in one block (numpy input) or with flats='epsilon'")
     return out
 
 
-def _fill_phase3(blocks, pieces, ring_level, tile, params):
-    w, label, _, _ = kf.tile_flood(np.ascontiguousarray(blocks[0], dtype=np.float64), False)
-    return kf.raise_to_levels(w, label, ring_level)
+def tiled_fill(z, *, flats: str | None = None, recompute_inputs: bool = True):
+    """Depressions filled (float64) in a dask-chunked DEM, tile by tile, exactly (Barnes 2016).
 
-
-def tiled_fill(z, *, recompute_inputs: bool = True):
-    """Depressions filled to exact flats (float64) of a dask-chunked DEM, tile by tile (Barnes 2016).
-
-    Equals :func:`erosion._kernels.conditioning.priority_flood_exact` bit for bit, for every
-    chunking: every output value is an input value, ``W(c) = min over paths from an outlet to c
-    of the highest elevation on the path``. Phase 1 floods each tile from its outermost cells
-    (each its own label) and its outlets, and keeps the spill graph: the lowest spill between
-    adjacent labels inside the tile, the links of its outermost cells to the neighbouring tiles
+    ``flats=None``: filled to exact flats, equal to
+    :func:`erosion._kernels.conditioning.priority_flood_exact` bit for bit, for every chunking:
+    every output value is an input value, ``W(c) = min over paths from an outlet to c of the
+    highest elevation on the path``. Phase 1 floods each tile from its outermost cells (each
+    its own label) and its outlets, and keeps the spill graph: the lowest spill between adjacent
+    labels inside the tile, the links of its outermost cells to the neighbouring tiles
     (``max(z_p, z_h)``) and to the outlets; phase 2 floods that graph from the outlets, giving
     each label its water level; phase 3 floods each tile again and raises each cell to its
     label's level: ``W = max(W_loc, level)``.
+
+    ``flats="barnes"``: then flats are raised by Barnes, Lehman & Mulla's (2014b) ulp increments,
+    equal to :func:`erosion._kernels.conditioning.priority_flood_barnes` bit for bit. Phase 3
+    reports the flat pieces that touch a tile's outermost cells; phase 4 solves the BFS
+    distances of those groups over all tiles at once (its memory grows with the area of flats
+    that cross tile edges: lakes, wide flats of integer DEMs); phase 5 resolves each tile's own
+    flats and applies phase 4's increments. A DEM whose values are a few ulps apart, where an
+    increment would reach a higher neighbour, is refused when computed (the whole-grid function
+    falls back to priority-flood+ε there).
 
     ``z``: elevations, north-up, NaN nodata (outlets are the valid cells on the grid edge or
     beside NaN); a dask array or a NumPy array (one chunk). ``recompute_inputs`` as in
@@ -546,9 +617,15 @@ def tiled_fill(z, *, recompute_inputs: bool = True):
     """
     import dask.array as da
 
+    if flats not in (None, "barnes"):
+        raise InputError(f"tiled flats rule must be None or 'barnes', not {flats!r}")
     zs = z if is_dask(z) else da.from_array(np.asarray(z), chunks=-1)
     if zs.ndim != 2 or 0 in zs.shape:
         raise InputError(f"z must be a non-empty 2-D array of elevations, got shape {zs.shape}")
     zs = zs.astype(np.float64)
-    return _three_phases("tiled-fill", [zs], [np.nan], lambda tile: (), _fill_phase1, _fill_phase2, _fill_phase3,
-                         None, zs, recompute_inputs)
+    if flats is None:
+        tile_phases, global_phases = (_fill_phase1, _fill_phase3), (_fill_phase2,)
+    else:
+        tile_phases, global_phases = (_fill_phase1, _flats_phase3, _flats_phase5), (_fill_phase2, _flats_phase4)
+    return _phases("tiled-fill", [zs], [np.nan], lambda tile: (), tile_phases, global_phases, zs.shape, zs,
+                   recompute_inputs)
