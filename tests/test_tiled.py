@@ -315,7 +315,8 @@ def test_every_task_reads_one_tile_and_its_halo_except_phase_2(which):
     z, fdir, chunks = _inputs()
     reads = Reads()
     Z, F = reads.array("z", z, chunks), reads.array("fdir", fdir, chunks)
-    out = {"fill": lambda: tiled_fill(Z), "flats": lambda: tiled_fill(Z, flats="barnes"), "accumulation": lambda: tiled_flow_accumulation(F),
+    out = {"fill": lambda: tiled_fill(Z), "flats": lambda: tiled_fill(Z, flats="barnes"),
+           "accumulation": lambda: tiled_flow_accumulation(F),
            "slope-length": lambda: tiled_slope_length(Z, F, 10.0, 10.0)}[which]()
     graph = dict(out.__dask_graph__())
     name = lambda key: key[0] if isinstance(key, tuple) else key  # noqa: E731
