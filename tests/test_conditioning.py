@@ -131,13 +131,12 @@ def test_increments_reaching_a_higher_neighbour_are_counted_and_resolved():
     assert np.all(f >= z)
 
 
-def test_epsilon_is_todays_fill():
+def test_epsilon_is_the_former_fill_and_barnes_the_default():
     rng = np.random.default_rng(0)
     z = 300.0 + np.cumsum(rng.normal(0, 2, (60, 70)), axis=1) + np.round(rng.uniform(0, 3, (60, 70)))
     z[20:24, 30:33] = np.nan
-    today = kt.priority_flood_epsilon(np.ascontiguousarray(z))
-    np.testing.assert_array_equal(t.fill_depressions(z, flats="epsilon"), today)
-    np.testing.assert_array_equal(t.fill_depressions(z), today)
+    np.testing.assert_array_equal(t.fill_depressions(z, flats="epsilon"), kt.priority_flood_epsilon(z))
+    np.testing.assert_array_equal(t.fill_depressions(z), kc.priority_flood_barnes(z))
 
 
 @pytest.mark.parametrize("x", [0.0, -0.0, 5e-324, -5e-324, 1.0, -1.0, np.nextafter(2.0, 0.0), -2.0, 123.456, 8848.86])
@@ -264,10 +263,16 @@ def test_dataarray_and_dask_results():
     filled = t.fill_depressions(dem, flats="barnes")
     assert filled.name == "dem_filled" and "flat surfaces" in filled.attrs["references"]
     lazy = dem.chunk({"y": 3, "x": 5})
-    for fn in (t.breach_depressions, lambda d, **kw: t.fill_depressions(d, flats="barnes", **kw)):
-        with pytest.raises(InputError, match="allow_compute"):
+    tiled = t.fill_depressions(lazy)  # Barnes flats: tile by tile, lazily (ADR 0018)
+    assert tiled.chunks == lazy.chunks
+    np.testing.assert_array_equal(tiled.values, filled.values)
+    for fn in (t.breach_depressions, lambda d, **kw: t.fill_depressions(d, flats="epsilon", **kw)):
+        with pytest.raises(InputError, match=r"no tiled form.*Rechunk to one block"):
             fn(lazy)
-        out = fn(lazy, allow_compute=True)
+        one = fn(dem.chunk(-1))  # one chunk: runs lazily in that block
+        np.testing.assert_array_equal(one.values, fn(dem).values)
+        with pytest.warns(FutureWarning, match="allow_compute is deprecated"):
+            out = fn(lazy, allow_compute=True)
         assert out.chunks == lazy.chunks
         np.testing.assert_array_equal(out.values, fn(dem).values)
 

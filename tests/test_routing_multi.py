@@ -279,15 +279,21 @@ def test_flow_direction_dask_equals_numpy_on_thin_chunks(cy, cx):
 
 
 @pytest.mark.parametrize("routing", ["dinf", "mfd"])
-def test_flow_accumulation_dask_needs_allow_compute_and_matches(routing):
+def test_flow_accumulation_dask_needs_one_chunk_and_matches(routing):
     dem = projected(t.fill_depressions(rough_dem(7)))
     fd = t.flow_direction(dem, routing=routing)
     lazy = t.flow_direction(dem.chunk({"y": 16, "x": 25}), routing=routing)
-    with pytest.raises(InputError, match="allow_compute"):
+    with pytest.raises(InputError, match=r"no tiled form.*D8 codes accumulate tile by tile"):
         t.flow_accumulation(lazy)
-    out = t.flow_accumulation(lazy, output="sca", allow_compute=True, weights=dem.chunk({"y": 16, "x": 25}) * 0 + 2.0)
+    one = t.flow_accumulation(t.flow_direction(dem.chunk(-1), routing=routing), output="sca",
+                              weights=dem.chunk(-1) * 0 + 2.0)
+    expected = t.flow_accumulation(fd, output="sca", weights=2.0).values
+    np.testing.assert_array_equal(one.values, expected)
+    with pytest.warns(FutureWarning, match="allow_compute"):
+        out = t.flow_accumulation(lazy, output="sca", allow_compute=True,
+                                  weights=dem.chunk({"y": 16, "x": 25}) * 0 + 2.0)
     assert out.chunks == ((16, 16, 16, 12), (25, 25, 20))
-    np.testing.assert_array_equal(out.values, t.flow_accumulation(fd, output="sca", weights=2.0).values)
+    np.testing.assert_array_equal(out.values, expected)
 
 
 @pytest.mark.parametrize("routing", ROUTINGS)

@@ -325,7 +325,7 @@ def test_barriers_stop_slope_length_and_downslope_cells_start_afresh():
     np.testing.assert_allclose(lam[:10], (np.arange(10) + 0.5) * 30.0)
     assert lam[10] == pytest.approx(30.0)  # the border restarts
     np.testing.assert_allclose(lam[11:], (np.arange(19) + 0.5) * 30.0)  # below it, a new slope
-    lazy = t.slope_length(projected(z, cell=30.0).chunk({"y": 7}), max_length=None, allow_compute=True,
+    lazy = t.slope_length(projected(z, cell=30.0).chunk({"y": 7}), max_length=None,
                           barriers=projected(border.astype(np.float32), cell=30.0, units=None).chunk({"y": 7}))
     np.testing.assert_array_equal(lazy.values[:, 2], lam)
     with pytest.raises(InputError, match="mask"):
@@ -381,14 +381,25 @@ def test_every_output_keeps_grid():
     assert fd.dtype == np.uint8 and fd.rio.nodata == 255
 
 
-def test_ls_factor_dask_needs_allow_compute_and_matches():
+def test_ls_factor_dask_runs_tile_by_tile_and_matches():
+    import dask
+
     dem = projected(rough_dem(6))
     lazy = dem.chunk({"y": 16, "x": 25})
-    with pytest.raises(InputError, match="allow_compute"):
-        t.ls_factor(lazy)
-    out = t.ls_factor(lazy, allow_compute=True)
-    assert out.chunks is not None and out.chunks == lazy.chunks
-    np.testing.assert_array_equal(out.values, t.ls_factor(dem).values)
+    with dask.config.set(scheduler=_refuse_compute):  # building the chain computes nothing
+        out = t.ls_factor(lazy, channel_area=2e4, return_components=True)
+    assert out["ls_factor"].chunks == lazy.chunks
+    eager = t.ls_factor(dem, channel_area=2e4, return_components=True)
+    for name in ("slope", "slope_length", "ls_factor"):
+        np.testing.assert_array_equal(out[name].values, eager[name].values, err_msg=name)
+    with pytest.raises(InputError, match="no tiled form"):
+        t.ls_factor(lazy, flats="epsilon")
+    np.testing.assert_array_equal(t.ls_factor(dem.chunk(-1), flats="epsilon").values,
+                                  t.ls_factor(dem, flats="epsilon").values)
+
+
+def _refuse_compute(*args, **kwargs):
+    raise AssertionError("something was computed")
 
 
 def test_cellwise_dask_equals_numpy():
@@ -437,8 +448,8 @@ def test_bad_inputs():
         t.fill_depressions(np.full((5, 5), np.nan))
     with pytest.raises(InputError, match="cellsize"):
         t.slope(plane())
-    with pytest.raises(InputError, match="allow_compute"):
-        t.fill_depressions(projected(plane()).chunk(10))
+    with pytest.raises(InputError, match="no tiled form"):
+        t.fill_depressions(projected(plane()).chunk(10), flats="epsilon")
     with pytest.raises(InputError, match="2-D"):
         t.slope(np.zeros(5), cellsize=1.0)
 
@@ -496,9 +507,13 @@ def test_desmet_govers_channel_cells_restart_and_dask_matches():
     single = t.ls_factor(dem, method="desmet-govers", routing="mfd", return_components=True)
     assert channel.sum() > 20
     assert np.all(parts["l_factor"].values[channel] < single["l_factor"].values[channel])
-    lazy = t.ls_factor(dem.chunk({"y": 13, "x": 9}), method="desmet-govers", routing="mfd", channel_area=5e4,
-                       allow_compute=True)
+    lazy = t.ls_factor(dem.chunk(-1), method="desmet-govers", routing="mfd", channel_area=5e4)
     np.testing.assert_allclose(lazy.values, parts["ls_factor"].values, rtol=1e-6)
+    with pytest.raises(InputError, match="no tiled form"):
+        t.ls_factor(dem.chunk({"y": 13, "x": 9}), method="desmet-govers", routing="mfd")
+    d8 = t.ls_factor(dem.chunk({"y": 13, "x": 9}), method="desmet-govers", channel_area=5e4)  # D8: tiled
+    np.testing.assert_allclose(d8.values, t.ls_factor(dem, method="desmet-govers", channel_area=5e4).values,
+                               rtol=1e-6)
 
 
 def test_rusle_method_uses_the_short_slope_s_below_15_feet():
@@ -561,5 +576,5 @@ def test_dask_slope_length_of_a_filled_dem_runs_tile_by_tile(chunks):
     lazy = t.slope_length(filled.chunk(chunks), fdir=fd.chunk(chunks), channel_area=5e4, barriers=border.chunk(chunks))
     assert isinstance(lazy.data, da.Array)
     np.testing.assert_array_equal(lazy.values, eager.values)
-    with pytest.raises(InputError, match="allow_compute"):
-        t.slope_length(dem.chunk(chunks))  # an unfilled DEM still needs the whole-grid fill
+    raw = t.slope_length(dem.chunk(chunks), channel_area=5e4)  # an unfilled DEM: the tiled fill first
+    np.testing.assert_array_equal(raw.values, t.slope_length(dem, channel_area=5e4).values)

@@ -99,11 +99,40 @@ def stencil(func: Callable, data, dx, dy, dtype, validation, variable: str = "de
                           dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
 
 
-def whole_grid(func: Callable, arrays: list, dtype, allow_compute: bool, what: str):
-    """Run an in-memory routing kernel ``func(*arrays)`` on NumPy data, or lazily on dask data.
+def single_chunk(a) -> bool:
+    """Whether a dask array holds its last two (y, x) dimensions in one chunk."""
+    return all(len(c) == 1 for c in a.chunks[-2:])
 
-    Dask inputs are refused unless ``allow_compute``: then the grid is gathered into one block
-    (lazily; memory is the whole grid when it is computed) and the result is rechunked back.
+
+def deprecated_allow_compute(allow_compute, what: str) -> bool:
+    """``allow_compute`` is deprecated: chunked input now runs tile by tile where the step has a
+    tiled form (ADR 0018). Returns whether the caller asked to gather the grid."""
+    if allow_compute is None:
+        return False
+    import warnings
+
+    warnings.warn(f"{what}: allow_compute is deprecated and will be removed. Chunked (dask) input runs tile "
+                  "by tile where the step has a tiled form; for the others, rechunk to one block yourself "
+                  "(dem.chunk({'y': -1, 'x': -1}) or .rechunk(-1)) when the grid fits in memory.",
+                  FutureWarning, stacklevel=3)
+    return bool(allow_compute)
+
+
+def one_chunk(x):
+    """A dask-backed raster (DataArray or dask array) rechunked to one block; others unchanged."""
+    if not is_dask(x):
+        return x
+    if isinstance(x, xr.DataArray):
+        return x.chunk(dict.fromkeys(x.dims, -1))
+    return x.rechunk(-1)
+
+
+def whole_grid(func: Callable, arrays: list, dtype, what: str, gather: bool = False, tiled: str = ""):
+    """Run a whole-grid routing kernel ``func(*arrays)`` on NumPy data, or lazily on dask data.
+
+    Dask input must hold the grid in one chunk (then it runs lazily in that block) or the step
+    refuses it with the fix: rechunk to one block, or use ``tiled`` (the tiled alternative, in
+    words). ``gather`` (the deprecated ``allow_compute=True``) rechunks to one block here.
     """
     def logged(*blocks):
         with step(what, int(np.prod(np.shape(blocks[0])[-2:]))):
@@ -112,14 +141,15 @@ def whole_grid(func: Callable, arrays: list, dtype, allow_compute: bool, what: s
     lazy = [a for a in arrays if is_dask(a)]
     if not lazy:
         return logged(*[np.asarray(a) for a in arrays])
-    if not allow_compute:
-        raise InputError(
-            f"{what}: routing is in-memory in this version and the input is dask-backed (chunked). "
-            "Pass allow_compute=True to gather the whole grid into one block when the result is "
-            "computed, or load it first with .compute() / open it with chunks=None."
-        )
     import dask.array as da
 
+    if not gather and not all(single_chunk(a) for a in lazy):
+        chunks = "x".join(str(len(c)) for c in lazy[0].chunks[-2:])
+        raise InputError(
+            f"{what} has no tiled form for chunked input ({chunks} chunks)"
+            + (f"; {tiled}" if tiled else "")
+            + ". Rechunk to one block (dem.chunk({'y': -1, 'x': -1}), or .rechunk(-1)) if the grid fits "
+            "in memory; the step then runs lazily on that block.")
     chunks = lazy[0].chunks
     single = [da.asarray(a).rechunk(-1) for a in arrays]
     out = da.map_blocks(logged, *single, dtype=dtype, meta=np.empty((0, 0), dtype=dtype))

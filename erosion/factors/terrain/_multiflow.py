@@ -14,7 +14,7 @@ from ..._kernels import multiflow as mk
 from ..._kernels import terrain as k
 from ...errors import GridMismatchError, InputError, UnknownCodeError
 from ...grid import cell_sizes, north_up, same_grid
-from ._common import _cellsize, grid2d, is_dask, stencil, whole_grid, wrap
+from ._common import _cellsize, grid2d, is_dask, single_chunk, stencil, whole_grid, wrap
 
 ROUTINGS = ("d8", "dinf", "mfd")
 MFD_WEIGHTS = ("quinn", "freeman", "holmgren")
@@ -147,15 +147,16 @@ def cell_sizes_of(template, cellsize, shape):
     return None, None
 
 
-def accumulate(routing, fd, area, dx, dy, weights, sca: bool, quinn_width: bool, allow_compute: bool):
+def accumulate(routing, fd, area, dx, dy, weights, sca: bool, quinn_width: bool, gather: bool):
     """Contributing area (or SCA) of D8 codes, D∞ angles or MFD fractions; north-up data in and out.
 
     SCA divides by the cell size √(dx·dy), or with ``quinn_width`` (MFD only) by the sum of the
-    Quinn contour lengths over the directions that receive flow. Dask D8 codes without
-    ``allow_compute`` run tile by tile (:func:`erosion.factors.terrain.tiled.tiled_flow_accumulation`,
+    Quinn contour lengths over the directions that receive flow. Dask D8 codes (unless
+    ``gather``, the deprecated ``allow_compute=True``) run tile by tile
+    (:func:`erosion.factors.terrain.tiled.tiled_flow_accumulation`,
     ADR 0017): lazy, exact, memory bounded by the chunk size.
     """
-    if routing == "d8" and is_dask(fd) and not allow_compute:
+    if routing == "d8" and is_dask(fd) and not gather:
         from .tiled import tiled_flow_accumulation
 
         def per_row(a):  # a broadcast per-row grid stays per row: nothing grid-sized in memory
@@ -200,13 +201,14 @@ def accumulate(routing, fd, area, dx, dy, weights, sca: bool, quinn_width: bool,
         return acc / (mk.mfd_contour_width(frac, dx, dy) if quinn_width else np.sqrt(dx * dy))
 
     arrays = [fd] if weights is None else [fd, weights]
+    why = "D8 codes accumulate tile by tile"
     if routing != "mfd":
-        return whole_grid(run, arrays, np.float64, allow_compute, "flow_accumulation")
+        return whole_grid(run, arrays, np.float64, "flow_accumulation", gather, why)
     if not any(is_dask(a) for a in arrays):
         return run(*arrays)
-    if not allow_compute:
-        whole_grid(run, arrays, np.float64, False, "flow_accumulation")  # raises the allow_compute message
-    import dask.array as da  # allow_compute: one block; the direction axis is dropped
+    if not gather and not all(single_chunk(a) for a in arrays if is_dask(a)):
+        whole_grid(run, arrays, np.float64, "flow_accumulation", False, why)  # raises with the fix
+    import dask.array as da  # one block; the direction axis is dropped
 
     chunks = fd.chunks[1:] if is_dask(fd) else weights.chunks
     single = [da.asarray(a).rechunk(-1) for a in arrays]

@@ -8,7 +8,7 @@ import xarray as xr
 from ..._array import _validation, apply_cellwise, finalize
 from ...errors import InputError, UnknownCodeError
 from ...grid import same_grid
-from ._common import is_dask
+from ._common import deprecated_allow_compute, is_dask, one_chunk
 from .routing import MAX_LENGTH, fill_depressions, flow_direction, slope_length
 from .surface import slope as slope_angle
 
@@ -198,12 +198,13 @@ _SHORT_SLOPE = 4.572  # m: AH703's short-slope S applies to slopes shorter than 
 def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: str | None = None, m="rusle",
               rill_ratio="moderate", max_length: float | None = MAX_LENGTH, cutoff_gentle: float = 0.7,
               cutoff_steep: float = 0.5, channel_area: float | None = None, barriers=None, exponent: float = 1.1,
-              mfd_weights: str = "freeman", x="aspect", filled: bool = False, cellsize=None,
-              return_components: bool = False, allow_compute: bool = False, data_validation: str = "raise"):
+              mfd_weights: str = "freeman", x="aspect", filled: bool = False, flats: str = "barnes", cellsize=None,
+              return_components: bool = False, allow_compute: bool | None = None, data_validation: str = "raise"):
     """Topographic factor LS = L·S from a DEM, by one of :data:`LS_METHODS`.
 
-    All methods fill the DEM (priority-flood+ε; skipped with ``filled=True``) and take the Horn
-    slope of the filled DEM for S (``s_method``, :data:`S_METHODS`) and for m (``m``,
+    All methods fill the DEM (:func:`fill_depressions` with the ``flats`` rule, Barnes et al.'s
+    2014b by default; skipped with ``filled=True``) and take the Horn slope of the filled DEM
+    for S (``s_method``, :data:`S_METHODS`) and for m (``m``,
     ``rill_ratio``, :func:`m_exponent`).
 
     - ``"flowpath"`` (default): D8 directions, slope length λ with the Hickey / Van Remortel
@@ -218,6 +219,10 @@ def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: s
       caps the inlet area at ``max_length``·D (D the cell side), the analogue of the λ cap;
       channel cells (A ≥ ``channel_area``) restart with no inlet area. ``barriers`` need flow
       paths and are refused.
+
+    Chunked (dask) input runs lazily, tile by tile where every step has a tiled form (the default
+    fill, D8 routing, slope length: ADRs 0017, 0018; equal to the in-memory result for every
+    chunking); the ε fill and D∞/MFD routing take dask input held in one chunk.
 
     Returns ``ls_factor`` (float32), or with ``return_components`` a Dataset (DataArray input) /
     dict (NumPy input) holding slope, s_factor, l_factor and ls_factor, and slope_length
@@ -236,19 +241,25 @@ def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: s
         raise InputError("barriers stop flow paths: use them with method='flowpath' or 'rusle'")
     _m_rule(m)
     _rill(rill_ratio)
+    from ..._kernels.conditioning import FLATS
+
+    if flats not in FLATS:
+        raise UnknownCodeError(f"unknown flats rule {flats!r}; use one of {list(FLATS)}")
+    if deprecated_allow_compute(allow_compute, "ls_factor"):
+        dem = one_chunk(dem)
     if method != "desmet-govers" and not is_dask(dem):
         return _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
-                                   channel_area, barriers, filled, cellsize, return_components, validation)
-    z = dem if filled else fill_depressions(dem, allow_compute=allow_compute, data_validation=validation)
+                                   channel_area, barriers, filled, flats, cellsize, return_components, validation)
+    z = dem if filled else fill_depressions(dem, flats=flats, data_validation=validation)
     theta = slope_angle(z, cellsize=cellsize, data_validation=validation)
     if method == "desmet-govers":
         big_l, parts = _desmet_govers_l(z, theta, routing, exponent, mfd_weights, x, m, rill_ratio, max_length,
-                                        channel_area, cellsize, allow_compute, validation)
+                                        channel_area, cellsize, validation)
     else:
         fdir = flow_direction(z, cellsize=cellsize, data_validation=validation)
         lam = slope_length(z, fdir=fdir, max_length=max_length, cutoff_gentle=cutoff_gentle,
                            cutoff_steep=cutoff_steep, channel_area=channel_area, barriers=barriers,
-                           cellsize=cellsize, allow_compute=allow_compute, data_validation=validation)
+                           cellsize=cellsize, data_validation=validation)
         big_l = l_factor(lam, theta, m=m, rill_ratio=rill_ratio, data_validation=validation)
         parts = {"slope_length": lam}
     big_s = s_factor(theta, method=s_method, data_validation=validation)
@@ -278,7 +289,7 @@ def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: s
 
 
 def _desmet_govers_l(z, theta, routing, exponent, mfd_weights, x, m, rill_ratio, max_length, channel_area,
-                     cellsize, allow_compute, validation):
+                     cellsize, validation):
     """L by Desmet & Govers from the filled DEM, with the λ cap and channels as inlet-area rules."""
     from ...grid import cell_area
     from .desmet_govers import aspect, l_factor_desmet_govers
@@ -286,7 +297,7 @@ def _desmet_govers_l(z, theta, routing, exponent, mfd_weights, x, m, rill_ratio,
 
     fdir = flow_direction(z, routing=routing, exponent=exponent, mfd_weights=mfd_weights, cellsize=cellsize,
                           data_validation=validation)
-    area = flow_accumulation(fdir, cellsize=cellsize, allow_compute=allow_compute)
+    area = flow_accumulation(fdir, cellsize=cellsize)
     asp = aspect(z, cellsize=cellsize, data_validation=validation)
     if isinstance(area, xr.DataArray) and cellsize is None:
         own = cell_area(area)
@@ -313,10 +324,11 @@ def _history(method, routing, s_method, m, rill_ratio, max_length, channel_area,
 
 
 def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
-                        channel_area, barriers, filled, cellsize, return_components, validation):
+                        channel_area, barriers, filled, flats, cellsize, return_components, validation):
     """The flow-path LS of an in-memory DEM: checked once at the door, then kernels on plain
     arrays, intermediates dropped as soon as they are used and L·S formed in row blocks, so that
     memory stays near the slope-length kernel's needs (benchmarks/bench_terrain.py)."""
+    from ..._kernels import conditioning as kc
     from ..._kernels import terrain as k
     from ..._log import step
     from ...grid import north_up, row_areas
@@ -332,8 +344,8 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
     cells = int(np.prod(shape))
     z = np.ascontiguousarray(data, dtype=np.float64)
     if not filled:
-        with step("ls_factor: fill (priority-flood+eps)", cells):
-            z = k.priority_flood_epsilon(z)
+        with step(f"ls_factor: fill (flats {flats!r})", cells):
+            z = k.priority_flood_epsilon(z) if flats == "epsilon" else kc.priority_flood_barnes(z)
     with step("ls_factor: D8 directions and slope", cells):
         fd = k.d8_direction(z, dx2, dy2)
         theta = k.horn_slope(z, dx2, dy2)

@@ -1,8 +1,9 @@
-"""Flow routing: depression filling, flow accumulation and slope length (in memory).
+"""Flow routing: depression filling and breaching, flow accumulation and slope length.
 
-These functions need the whole grid at once. NumPy and in-memory DataArrays are processed
-directly; dask-backed input is refused unless ``allow_compute=True``, which gathers the grid
-into one block lazily (see docs/decisions/0002-flats-epsilon-fill-and-in-memory-routing.md). Tiled routing is planned.
+These steps follow flow over the whole grid. NumPy and in-memory DataArrays are processed
+directly. Chunked (dask) input runs tile by tile, lazily and exactly, where the step has a tiled
+form (the fill with Barnes flats, D8 accumulation, slope length: ADRs 0017, 0018); the others
+(priority-flood+ε, breaching, D∞ and MFD accumulation) take dask input held in one chunk.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..._array import _validation, check_not_all_nan, check_range, prepare
+from ..._array import _validation, check_not_all_nan, check_range, declared_nodata, prepare
 from ..._kernels import terrain as k
 from ...errors import GridMismatchError, InputError
 from ...grid import north_up, row_areas, same_grid
-from ._common import REF_BARNES, REF_HICKEY, dem_input, grid2d, is_dask, whole_grid, wrap
+from ._common import REF_BARNES, REF_HICKEY, dem_input, deprecated_allow_compute, grid2d, is_dask, one_chunk, whole_grid, wrap
 from .surface import flow_direction
 
 __all__ = ["breach_depressions", "fill_depressions", "flow_accumulation", "slope_length"]
@@ -24,16 +25,22 @@ MAX_LENGTH = 304.8
 """Default slope-length cap, m: 1000 ft, beyond which AH703 does not recommend the LS equations."""
 
 
-def fill_depressions(dem, *, flats: str = "epsilon", allow_compute: bool = False, data_validation: str = "raise"):
+def fill_depressions(dem, *, flats: str = "barnes", allow_compute: bool | None = None,
+                     data_validation: str = "raise"):
     """Fill depressions and flats so that every valid cell drains (Barnes et al. 2014).
 
-    ``flats="epsilon"`` (default): priority-flood+ε (Algorithm 3): a cell reached from c becomes
+    ``flats="barnes"`` (default): priority-flood to exact flats (Algorithm 2), then each flat
+    cell is raised by ``2·t + (H − a)`` ulps, t and a its BFS distances from lower and from
+    higher terrain and H the largest a on its flat (Barnes, Lehman & Mulla 2014b): flow leaves
+    the rims and converges on the outlets (docs/methods/conditioning.md, ADRs 0014, 0018).
+    ``flats="epsilon"``: priority-flood+ε (Algorithm 3): a cell reached from c becomes
     ``max(z, nextafter(z_c))``, so flow on filled depressions and flats follows the flood order,
-    in parallel lines toward the spill point. ``flats="barnes"``: priority-flood to exact flats
-    (Algorithm 2), then each flat cell is raised by ``2·t + (H − a)`` ulps, t and a its BFS
-    distances from lower and from higher terrain and H the largest a on its flat (Barnes, Lehman
-    & Mulla 2014b): flow leaves the rims and converges on the outlets
-    (docs/methods/conditioning.md, ADR 0014).
+    in parallel lines toward the spill point.
+
+    Chunked (dask) input with ``flats="barnes"`` is filled tile by tile (Barnes 2016, ADR 0018):
+    lazily, with memory set by the chunk size, and equal bit for bit to the in-memory result for
+    every chunking. The ε rule follows the flood order over the whole grid and has no tiled
+    form: it takes dask input held in one chunk.
 
     Either way every valid cell ends strictly higher (by ≥ 1 ulp of float64) than the neighbour
     it drains to, so no pit or flat remains and :func:`flow_direction` routes every cell to an
@@ -45,6 +52,7 @@ def fill_depressions(dem, *, flats: str = "epsilon", allow_compute: bool = False
 
     if flats not in kc.FLATS:
         raise UnknownCodeError(f"unknown flats rule {flats!r}; use one of {list(kc.FLATS)}")
+    gather = deprecated_allow_compute(allow_compute, "fill_depressions")
     validation = _validation(data_validation)
     data, _, _, template = dem_input(dem, 1.0 if not isinstance(dem, xr.DataArray) else None, validation)
     kernel = k.priority_flood_epsilon if flats == "epsilon" else kc.priority_flood_barnes
@@ -53,7 +61,11 @@ def fill_depressions(dem, *, flats: str = "epsilon", allow_compute: bool = False
         check_not_all_nan(z, "dem")
         return kernel(np.ascontiguousarray(z, dtype=np.float64))
 
-    out = whole_grid(run, [data], np.float64, allow_compute, "fill_depressions")
+    if is_dask(data) and flats == "barnes" and not gather:
+        out = _tiled_fill(data, template, validation)
+    else:
+        out = whole_grid(run, [data], np.float64, "fill_depressions", gather,
+                         "flats='barnes' (the default) fills chunked input tile by tile")
     if flats == "epsilon":
         return wrap(out, template, "dem_filled", "fill_depressions: priority-flood+epsilon", REF_BARNES)
     return wrap(out, template, "dem_filled", "fill_depressions: priority-flood, flats toward lower and away from "
@@ -78,7 +90,7 @@ def _check_codes(fd):
 
 
 def flow_accumulation(fdir, *, cell_area=None, weights=None, output: str = "area", contour_width: str = "cell",
-                      cellsize=None, allow_compute: bool = False):
+                      cellsize=None, allow_compute: bool | None = None):
     """Upslope contributing area (m², float64) along D8, D∞ or MFD directions, the cell itself included.
 
     ``A_i = a_i·w_i + Σ_j f_ji · A_j`` in topological (Kahn) order, O(n); f_ji is the fraction of
@@ -96,7 +108,8 @@ def flow_accumulation(fdir, *, cell_area=None, weights=None, output: str = "area
     (MFD only) the sum of Quinn et al.'s (1991) contour lengths over the directions that receive
     flow (0.5·cell cardinal, 0.354·cell diagonal; TOPMODEL's a, 35 % below r/2 on a cone).
     ``cellsize`` (metres or (dx, dy)) overrides the raster's cell sizes; NumPy input without it
-    is taken as square cells of side √a_i. Nodata → NaN.
+    is taken as square cells of side √a_i. Nodata → NaN. Chunked (dask) D8 codes run tile by
+    tile (Barnes 2017, ADR 0017), lazily and exactly; D∞ and MFD take input held in one chunk.
     """
     from ...errors import UnknownCodeError
     from . import _multiflow as mf
@@ -135,7 +148,8 @@ def flow_accumulation(fdir, *, cell_area=None, weights=None, output: str = "area
     if dx is None:
         dx = dy = np.sqrt(area)  # NumPy without cellsize: square cells of the given area
     w = None if weights is None else mf.on_grid(weights, template, shape, "weights")
-    out = mf.accumulate(routing, fd, area, dx, dy, w, output == "sca", contour_width == "quinn", allow_compute)
+    gather = deprecated_allow_compute(allow_compute, "flow_accumulation")
+    out = mf.accumulate(routing, fd, area, dx, dy, w, output == "sca", contour_width == "quinn", gather)
     what = {"d8": "D8", "dinf": "D-infinity", "mfd": "MFD"}[routing]
     history = (f"flow_accumulation: {what}, {'true cell areas' if cell_area is None else 'given cell areas'}"
                + ("" if weights is None else ", weighted")
@@ -181,7 +195,7 @@ def _stop_cells(barriers, template, shape):
 def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_LENGTH, cutoff_gentle: float = 0.7,
                  cutoff_steep: float = 0.5, cutoff_break_deg: float = 2.8624, min_slope_deg: float = 0.1,
                  channel_area: float | None = None, barriers=None,
-                 cellsize=None, allow_compute: bool = False, data_validation: str = "raise"):
+                 cellsize=None, allow_compute: bool | None = None, data_validation: str = "raise"):
     """Cumulative horizontal slope length λ (m, float64) along D8 paths (Hickey 2000; Van Remortel et al. 2001).
 
     Per cell: step = distance to its receiver (dx, dy or diagonal, true metres); angle =
@@ -201,12 +215,15 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
     downslope (the cells below it start afresh, at step/2 when it was their only inflow).
 
     Without ``fdir`` the DEM is filled (:func:`fill_depressions`) and routed here; with
-    ``fdir``, ``dem`` must be the filled DEM those directions came from.
+    ``fdir``, ``dem`` must be the filled DEM those directions came from. Chunked (dask) input
+    runs tile by tile (ADR 0017), lazily and bit for bit as in memory, unless ``slope`` is given
+    (then it takes input held in one chunk).
     """
+    gather = deprecated_allow_compute(allow_compute, "slope_length")
     validation = _validation(data_validation)
     cap = _check_slope_length_args(cutoff_gentle, cutoff_steep, max_length, channel_area)
     if fdir is None:
-        dem = fill_depressions(dem, allow_compute=allow_compute, data_validation=validation)
+        dem = fill_depressions(one_chunk(dem) if gather else dem, data_validation=validation)
         fdir = flow_direction(dem, cellsize=cellsize, data_validation=validation)
     optional = {"slope": slope, "barriers": barriers}
     names = ["dem", "fdir", *(n for n, v in optional.items() if v is not None)]
@@ -257,11 +274,12 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
             raise InputError("flow directions contain a loop; recompute them from a filled DEM")
         return lam
 
-    if is_dask(data) and not allow_compute and optional["slope"] is None:
+    if is_dask(data) and not gather and optional["slope"] is None:
         out = _tiled_slope_length(data, fd, dx, dy, template, optional["barriers"], channel_area, cap,
                                   cutoff_gentle, cutoff_steep, cutoff_break_deg, min_slope_deg)
     else:
-        out = whole_grid(run, arrays, np.float64, allow_compute, "slope_length")
+        out = whole_grid(run, arrays, np.float64, "slope_length", gather,
+                         "without slope=, slope length runs tile by tile (the angle from the DEM)")
     cap_text = "none" if max_length is None else f"{cap:g} m"
     stops_text = "".join([f", channels from {channel_area:g} m2" if channel_area is not None else "",
                           ", barriers given" if optional["barriers"] is not None else ""])
@@ -271,7 +289,7 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
 
 
 def breach_depressions(dem, *, max_depth: float | None = None, max_length: int | None = None,
-                       fill_remaining: bool = True, flats: str = "epsilon", allow_compute: bool = False,
+                       fill_remaining: bool = True, flats: str = "barnes", allow_compute: bool | None = None,
                        data_validation: str = "raise"):
     """Carve channels out of depressions (Lindsay 2016), then fill what remains.
 
@@ -286,7 +304,8 @@ def breach_depressions(dem, *, max_depth: float | None = None, max_length: int |
     With ``fill_remaining`` (default) what is left (depressions not breached, flats) is filled
     by :func:`fill_depressions` with the ``flats`` rule, which leaves breach channels untouched,
     so every valid cell drains; without it the carved DEM is returned as is (pits and flats may
-    remain). float64, same kind as ``dem``; dask input as in :func:`fill_depressions`.
+    remain). float64, same kind as ``dem``. Breaching carves along flood paths over the whole
+    grid and has no tiled form: dask input must be held in one chunk.
     """
     from ..._kernels import conditioning as kc
     from ...errors import UnknownCodeError
@@ -296,6 +315,7 @@ def breach_depressions(dem, *, max_depth: float | None = None, max_length: int |
     for name, value, what in (("max_depth", max_depth, "depth in metres"), ("max_length", max_length, "number of cells")):
         if value is not None and not (isinstance(value, int | float | np.integer | np.floating) and value >= 0):
             raise InputError(f"{name} must be a non-negative {what} or None, not {value!r}")
+    gather = deprecated_allow_compute(allow_compute, "breach_depressions")
     depth = np.inf if max_depth is None else float(max_depth)
     length = np.inf if max_length is None else float(max_length)
     validation = _validation(data_validation)
@@ -307,7 +327,8 @@ def breach_depressions(dem, *, max_depth: float | None = None, max_length: int |
         carved, _, remaining = kc.breach(np.ascontiguousarray(z, dtype=np.float64), depth, length)
         return fill(carved) if fill_remaining and remaining else carved  # without remaining, fill is a no-op
 
-    out = whole_grid(run, [data], np.float64, allow_compute, "breach_depressions")
+    out = whole_grid(run, [data], np.float64, "breach_depressions", gather,
+                     "fill_depressions fills chunked input tile by tile")
     limits = (f"max depth {'none' if max_depth is None else f'{depth:g} m'}, "
               f"max length {'none' if max_length is None else f'{length:g} cells'}")
     rest = f"remaining depressions and flats filled ({flats})" if fill_remaining else "remaining depressions not filled"
@@ -334,3 +355,16 @@ def _tiled_slope_length(data, fd, dx, dy, template, barriers, channel_area, cap,
         stop = channel if stop is None else stop | channel
     return tiled_slope_length(data, fd, np.asarray(dx), np.asarray(dy), cap, float(cutoff_gentle),
                               float(cutoff_steep), float(cutoff_break_deg), float(min_slope_deg), stop)
+
+
+def _tiled_fill(data, template, validation):
+    """The Barnes-flats fill of dask input tile by tile (ADR 0018), each block range-checked."""
+    from .tiled import tiled_fill
+
+    nodata = declared_nodata(template)
+
+    def checked(z):
+        check_range(z, "dem", validation, nodata=nodata)
+        return z
+
+    return tiled_fill(data.map_blocks(checked, dtype=np.float64), flats="barnes")
