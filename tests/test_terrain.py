@@ -392,6 +392,10 @@ def test_ls_factor_dask_runs_tile_by_tile_and_matches():
     eager = t.ls_factor(dem, channel_area=2e4, return_components=True)
     for name in ("slope", "slope_length", "ls_factor"):
         np.testing.assert_array_equal(out[name].values, eager[name].values, err_msg=name)
+    for method in ("flowpath", "rusle"):  # LS formed in the slope length's last pass, per tile
+        ls = t.ls_factor(lazy, method=method, channel_area=2e4)
+        assert ls.dtype == np.float32 and ls.chunks == lazy.chunks and ls.attrs["units"] == "1"
+        np.testing.assert_array_equal(ls.values, t.ls_factor(dem, method=method, channel_area=2e4).values)
     with pytest.raises(InputError, match="no tiled form"):
         t.ls_factor(lazy, flats="epsilon")
     np.testing.assert_array_equal(t.ls_factor(dem.chunk(-1), flats="epsilon").values,

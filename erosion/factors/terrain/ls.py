@@ -8,7 +8,7 @@ import xarray as xr
 from ..._array import _validation, apply_cellwise, finalize
 from ...errors import InputError, UnknownCodeError
 from ...grid import same_grid
-from ._common import deprecated_allow_compute, is_dask, one_chunk
+from ._common import deprecated_allow_compute, is_dask, one_chunk, wrap
 from .routing import MAX_LENGTH, fill_depressions, flow_direction, slope_length
 from .surface import slope as slope_angle
 
@@ -250,6 +250,12 @@ def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: s
     if method != "desmet-govers" and not is_dask(dem):
         return _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
                                    channel_area, barriers, filled, flats, cellsize, return_components, validation)
+    if method != "desmet-govers" and not return_components:
+        ls, template = _flowpath_tiled(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
+                                       channel_area, barriers, filled, flats, cellsize, validation)
+        return wrap(ls, template, "ls_factor", _history(method, routing, s_method, m, rill_ratio, max_length,
+                                                        channel_area, barriers),
+                    S_METHODS[s_method][2] + "; " + REF_MCCOOL_L)
     z = dem if filled else fill_depressions(dem, flats=flats, data_validation=validation)
     theta = slope_angle(z, cellsize=cellsize, data_validation=validation)
     if method == "desmet-govers":
@@ -323,6 +329,44 @@ def _history(method, routing, s_method, m, rill_ratio, max_length, channel_area,
             f"barriers {'given' if barriers is not None else 'none'}")
 
 
+def _ls_block(theta, lam, method, s_method, m, rill_ratio):
+    """(L, S, LS) float32 of a block of slope angles (float32 degrees, as the step functions see
+    them: the same numbers on every path) and slope lengths (m)."""
+    m_of = _m_rule(m)
+    mm = m_of(theta, _rill(rill_ratio)) if m_of is not None else float(m)
+    with np.errstate(invalid="ignore"):
+        big_l = _f32((lam / 22.13) ** mm)
+        big_s = _f32(S_METHODS[s_method][0](theta))
+        if method == "rusle":
+            big_s = np.where(lam < _SHORT_SLOPE, _f32(_s_short(theta)), big_s)
+    return big_l, big_s, big_l * big_s
+
+
+def _ls_tile(lam, zp, dxp, dyp, method, s_method, m, rill_ratio):
+    """LS of one tile of the tiled slope length (its last pass): Horn slope from the halo-padded
+    filled elevations, then :func:`_ls_block`."""
+    from ..._kernels import terrain as k
+
+    theta = k.horn_slope(zp, dxp, dyp)[1:-1, 1:-1]
+    return _ls_block(theta, lam, method, s_method, m, rill_ratio)[2]
+
+
+def _flowpath_tiled(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep, channel_area,
+                    barriers, filled, flats, cellsize, validation):
+    """The flow-path LS of dask input: the tiled fill, D8 by stencil, and the tiled slope length
+    whose last pass forms L·S per tile (ADRs 0017, 0018), so that no pass holds more than a tile."""
+    from functools import partial
+
+    from .routing import _slope_length
+
+    z = dem if filled else fill_depressions(dem, flats=flats, data_validation=validation)
+    fdir = flow_direction(z, cellsize=cellsize, data_validation=validation)
+    finish = partial(_ls_tile, method=method, s_method=s_method, m=m, rill_ratio=rill_ratio)
+    out, template = _slope_length(z, fdir, None, max_length, cutoff_gentle, cutoff_steep, 2.8624, 0.1, channel_area,
+                                  barriers, cellsize, False, validation, finish=finish)
+    return out.astype(np.float32), template
+
+
 def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
                         channel_area, barriers, filled, flats, cellsize, return_components, validation):
     """The flow-path LS of an in-memory DEM: checked once at the door, then kernels on plain
@@ -332,7 +376,7 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
     from ..._kernels import terrain as k
     from ..._log import step
     from ...grid import north_up, row_areas
-    from ._common import REF_HICKEY, dem_input, grid2d, wrap
+    from ._common import REF_HICKEY, dem_input, grid2d
     from .routing import _check_slope_length_args, _stop_cells
 
     cap = _check_slope_length_args(cutoff_gentle, cutoff_steep, max_length, channel_area)
@@ -360,23 +404,12 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
     if not complete:
         raise InputError("flow directions contain a loop; this should not happen after filling: please report it")
     del z, fd, stop
-    m_of = _m_rule(m)
-    ratio = _rill(rill_ratio)
-    s_of = S_METHODS[s_method][0]
     ls = np.empty(shape, dtype=np.float32)
     keep = {"l_factor": np.empty(shape, np.float32), "s_factor": np.empty(shape, np.float32)} if return_components else {}
     rows = max(1, (1 << 20) // max(1, shape[1]))  # about a million cells per block
     for r0 in range(0, shape[0], rows):
         block = slice(r0, r0 + rows)
-        t = theta[block]  # float32, as the step functions see it: the same numbers as on dask input
-        lm = lam[block]
-        mm = m_of(t, ratio) if m_of is not None else float(m)
-        with np.errstate(invalid="ignore"):
-            big_l = _f32((lm / 22.13) ** mm)
-            big_s = _f32(s_of(t))
-            if method == "rusle":
-                big_s = np.where(lm < _SHORT_SLOPE, _f32(_s_short(t)), big_s)
-        ls[block] = big_l * big_s
+        big_l, big_s, ls[block] = _ls_block(theta[block], lam[block], method, s_method, m, rill_ratio)
         if keep:
             keep["l_factor"][block] = big_l
             keep["s_factor"][block] = big_s

@@ -220,6 +220,21 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
     (then it takes input held in one chunk).
     """
     gather = deprecated_allow_compute(allow_compute, "slope_length")
+    out, template = _slope_length(dem, fdir, slope, max_length, cutoff_gentle, cutoff_steep, cutoff_break_deg,
+                                  min_slope_deg, channel_area, barriers, cellsize, gather, data_validation)
+    cap_text = "none" if max_length is None else f"{float(max_length):g} m"
+    stops_text = "".join([f", channels from {channel_area:g} m2" if channel_area is not None else "",
+                          ", barriers given" if barriers is not None else ""])
+    return wrap(out, template, "slope_length",
+                f"slope_length: D8 accumulation, cutoffs {cutoff_gentle}/{cutoff_steep} at {cutoff_break_deg} deg, "
+                f"min slope {min_slope_deg} deg, max length {cap_text}{stops_text}", REF_HICKEY)
+
+
+def _slope_length(dem, fdir, slope, max_length, cutoff_gentle, cutoff_steep, cutoff_break_deg, min_slope_deg,
+                  channel_area, barriers, cellsize, gather, data_validation, finish=None):
+    """:func:`slope_length` before wrapping: (north-up result, template). ``finish`` (dask input
+    only, see :func:`erosion.factors.terrain.tiled.tiled_slope_length`) turns each tile's λ into
+    the result."""
     validation = _validation(data_validation)
     cap = _check_slope_length_args(cutoff_gentle, cutoff_steep, max_length, channel_area)
     if fdir is None:
@@ -276,16 +291,13 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
 
     if is_dask(data) and not gather and optional["slope"] is None:
         out = _tiled_slope_length(data, fd, dx, dy, template, optional["barriers"], channel_area, cap,
-                                  cutoff_gentle, cutoff_steep, cutoff_break_deg, min_slope_deg)
+                                  cutoff_gentle, cutoff_steep, cutoff_break_deg, min_slope_deg, finish)
     else:
+        if finish is not None:
+            raise RuntimeError("finish needs the tiled slope length")
         out = whole_grid(run, arrays, np.float64, "slope_length", gather,
                          "without slope=, slope length runs tile by tile (the angle from the DEM)")
-    cap_text = "none" if max_length is None else f"{cap:g} m"
-    stops_text = "".join([f", channels from {channel_area:g} m2" if channel_area is not None else "",
-                          ", barriers given" if optional["barriers"] is not None else ""])
-    return wrap(out, template, "slope_length",
-                f"slope_length: D8 accumulation, cutoffs {cutoff_gentle}/{cutoff_steep} at {cutoff_break_deg} deg, "
-                f"min slope {min_slope_deg} deg, max length {cap_text}{stops_text}", REF_HICKEY)
+    return out, template
 
 
 def breach_depressions(dem, *, max_depth: float | None = None, max_length: int | None = None,
@@ -338,7 +350,7 @@ def breach_depressions(dem, *, max_depth: float | None = None, max_length: int |
 
 
 def _tiled_slope_length(data, fd, dx, dy, template, barriers, channel_area, cap, cutoff_gentle, cutoff_steep,
-                        cutoff_break_deg, min_slope_deg):
+                        cutoff_break_deg, min_slope_deg, finish=None):
     """Slope length of dask input tile by tile (ADR 0017): the filled DEM and its codes are given;
     channels come from the tiled accumulation and barriers block by block, all lazily."""
     import dask.array as da
@@ -354,7 +366,7 @@ def _tiled_slope_length(data, fd, dx, dy, template, barriers, channel_area, cap,
         channel = tiled_flow_accumulation(fd, per_row) >= float(channel_area)
         stop = channel if stop is None else stop | channel
     return tiled_slope_length(data, fd, np.asarray(dx), np.asarray(dy), cap, float(cutoff_gentle),
-                              float(cutoff_steep), float(cutoff_break_deg), float(min_slope_deg), stop)
+                              float(cutoff_steep), float(cutoff_break_deg), float(min_slope_deg), stop, finish=finish)
 
 
 def _tiled_fill(data, template, validation):

@@ -386,7 +386,7 @@ def tiled_flow_accumulation(fdir, area=1.0, *, recompute_inputs: bool = True):
 # --- slope length -----------------------------------------------------------------------------
 
 def _sl_tile(blocks, pieces, tile, params, inject=_NONE):
-    cap, gentle, steep, brk, min_slope, _, layout = params
+    cap, gentle, steep, brk, min_slope, _, layout, _ = params
     z, f, dx, dy, stop = _assemble(blocks, pieces, layout)
     shape = (tile[5] + 2, tile[6] + 2)
     zp = np.ascontiguousarray(z, dtype=np.float64)
@@ -396,12 +396,12 @@ def _sl_tile(blocks, pieces, tile, params, inject=_NONE):
     lam, angle, complete = kt.tile_slope_length(zp, fp, dxp, dyp, sp, *inject, cap, gentle, steep, brk, min_slope)
     if not complete:
         raise _loop()
-    return fp, dxp, dyp, sp, lam, angle
+    return fp, dxp, dyp, sp, lam, angle, zp
 
 
 def _sl_phase1(blocks, pieces, tile, params):
-    cap, gentle, steep, brk, _, replay, _ = params
-    fp, dxp, dyp, sp, lam, angle = _sl_tile(blocks, pieces, tile, params)
+    cap, gentle, steep, brk, _, replay, _, _ = params
+    fp, dxp, dyp, sp, lam, angle, _ = _sl_tile(blocks, pieces, tile, params)
     (exits, exit_lam, edge_u, edge_e, edge_target, edge_keep, edge_step, edge_path,
      path_exit, path_kind, path_sum, path_start, steps) = kt.slope_length_perimeter(
         fp, dxp, dyp, sp, lam, angle, cap, gentle, steep, brk, replay)
@@ -441,12 +441,14 @@ def _sl_phase2(summaries, ntiles, params):
 
 
 def _sl_phase3(blocks, pieces, inflow, tile, params):
-    return _sl_tile(blocks, pieces, tile, params, inflow)[4]
+    _, dxp, dyp, _, lam, _, zp = _sl_tile(blocks, pieces, tile, params, inflow)
+    finish = params[7]
+    return lam if finish is None else finish(lam, zp, dxp, dyp)
 
 
 def tiled_slope_length(z, fdir, dx, dy, max_length=np.inf, cutoff_gentle=0.7, cutoff_steep=0.5,
                        cutoff_break=2.8624, min_slope=0.1, stop=None, *, replay_steps: int = REPLAY_STEPS,
-                       recompute_inputs: bool = True):
+                       recompute_inputs: bool = True, finish=None):
     """Slope length λ (m, float64) along D8 paths of dask-chunked inputs, tile by tile, exactly.
 
     The rules are those of :func:`erosion._kernels.terrain.slope_length` (Hickey 2000; Van
@@ -464,8 +466,11 @@ def tiled_slope_length(z, fdir, dx, dy, max_length=np.inf, cutoff_gentle=0.7, cu
     chunked alike; ``dx``, ``dy``: cell sizes in metres (numbers, per-row values or arrays);
     ``max_length``: the cap (inf: none); cutoff factors and break (degrees) and the minimum
     angle as in the kernel; ``stop``: channel and barrier cells (bool array) or None.
-    ``recompute_inputs`` as in :func:`tiled_flow_accumulation`. Returns a lazy dask array
-    chunked like ``fdir``.
+    ``recompute_inputs`` as in :func:`tiled_flow_accumulation`. ``finish(lam, zp, dxp, dyp)``,
+    if given, turns each tile's λ into the result in the last pass, with the tile's elevations
+    and cell sizes (halo-padded): so a product of λ and the local slope (LS) is formed tile by
+    tile, without a second pass over the filled DEM. Returns a lazy dask array chunked like
+    ``fdir``.
     """
     f = _codes(fdir)
     zs = _like(z, f, "z", np.float64)
@@ -491,7 +496,7 @@ def tiled_slope_length(z, fdir, dx, dy, max_length=np.inf, cutoff_gentle=0.7, cu
     if not (isinstance(replay_steps, int | np.integer) and replay_steps >= 0):
         raise InputError(f"replay_steps must be a non-negative integer, not {replay_steps!r}")
     params = (cap, float(cutoff_gentle), float(cutoff_steep), float(cutoff_break), float(min_slope),
-              int(replay_steps), tuple(layout))
+              int(replay_steps), tuple(layout), finish)
 
     def pieces(tile):
         return tuple(s.column(tile[3], tile[5], True) for s in sizes)
