@@ -79,8 +79,10 @@ def tile_flood(zp, record):
     rings = np.int64(2 * (ny + nx))
     edges = Dict.empty(key_type=types.int64, value_type=types.float64)
     pit = np.empty(n, dtype=np.int64)
+    trace = np.empty(n, dtype=np.int64)
     head = 0
     tail = 0
+    top = 0
     while size > 0 or head < tail:
         if head < tail:
             c = pit[head]
@@ -88,32 +90,57 @@ def tile_flood(zp, record):
         else:
             c = hi[0]
             size = _pop(hz, hi, size)
-        wc = wf[c]
-        lc = label[c]
-        ci = c // nx
-        cj = c - ci * nx
-        for k in range(8):
-            ni = ci + _DI[k]
-            nj = cj + _DJ[k]
-            if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
-                continue
-            nb = ni * nx + nj
-            if closed[nb]:
-                if record and label[nb] != lc and label[nb] != -2:
-                    a, b = (lc, label[nb]) if lc < label[nb] else (label[nb], lc)
-                    key = (np.int64(a) + 1) * (rings + 1) + np.int64(b) + 1
-                    e = max(wc, wf[nb])
-                    if key not in edges or e < edges[key]:
-                        edges[key] = e
-                continue
-            closed[nb] = True
-            label[nb] = lc
-            if wf[nb] <= wc:
-                wf[nb] = wc
-                pit[tail] = nb
-                tail += 1
-            else:
-                size = _push(hz, hi, size, wf[nb], nb)
+        trace[0] = c
+        top = 1
+        first = True
+        # c, then the cells traced up the slope from it without the heap (Zhou et al. 2016): a
+        # higher cell whose open neighbours are all higher than it keeps its own elevation
+        # whoever reaches it, so it is settled at once; one with an open neighbour at or below
+        # it waits in the heap for its turn.
+        while top > 0:
+            top -= 1
+            t = trace[top]
+            wt = wf[t]
+            ti = t // nx
+            tj = t - ti * nx
+            if not first:
+                wait = False
+                for k in range(8):
+                    ni = ti + _DI[k]
+                    nj = tj + _DJ[k]
+                    if 0 <= ni < ny and 0 <= nj < nx:
+                        nb = ni * nx + nj
+                        if not closed[nb] and wf[nb] <= wt:
+                            wait = True
+                            break
+                if wait:
+                    size = _push(hz, hi, size, wt, t)
+                    continue
+            first = False
+            lt = label[t]
+            for k in range(8):
+                ni = ti + _DI[k]
+                nj = tj + _DJ[k]
+                if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
+                    continue
+                nb = ni * nx + nj
+                if closed[nb]:
+                    if record and label[nb] != lt and label[nb] != -2:
+                        a, b = (lt, label[nb]) if lt < label[nb] else (label[nb], lt)
+                        key = (np.int64(a) + 1) * (rings + 1) + np.int64(b) + 1
+                        e = max(wt, wf[nb])
+                        if key not in edges or e < edges[key]:
+                            edges[key] = e
+                    continue
+                closed[nb] = True
+                label[nb] = lt
+                if wf[nb] <= wt:
+                    wf[nb] = wt
+                    pit[tail] = nb
+                    tail += 1
+                else:
+                    trace[top] = nb
+                    top += 1
     keys = np.empty(len(edges), dtype=np.int64)
     spill = np.empty(len(edges), dtype=np.float64)
     m = 0

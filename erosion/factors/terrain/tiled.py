@@ -217,13 +217,20 @@ def _spec():
     return DataNode, List, Task, TaskRef, convert_legacy_graph
 
 
+_GLOBAL = "-global-"
+"""Marks the task names of global phases (and of their per-tile shares) in tiled graphs."""
+
+
 def _recomputed(arrays, gate, seed):
     """Tasks computing ``arrays`` again under new keys, after the task ``gate`` if given.
 
     Phases 1 and 3 each need their tile's inputs. Depending on the keys phase 0 used would make
     the scheduler hold input blocks from one phase to the next, the whole grid while phase 2
     waits; renamed tasks make it read or compute them again, tile by tile (Barnes 2017 reads
-    tiles twice as well). Data embedded in the graph is shared, not copied. With ``gate``,
+    tiles twice as well). Data embedded in the graph is shared, not copied, and so are the
+    global phases of a tiled step that made the inputs (a tiled fill under a tiled slope length):
+    their results are perimeter-sized, so each copy reruns only that step's last per-tile pass.
+    With ``gate``,
     source tasks wait for it, so that no tile is read for phase 3 before phase 2 has finished.
     (``dask.graph_manipulation.bind`` does this for tuple graphs but leaves the references
     inside task-spec tasks unrenamed.) Returns ``(tasks, key)``: a graph dict and the new key
@@ -239,12 +246,15 @@ def _recomputed(arrays, gate, seed):
             names[key] = f"again-{seed}-{key}"
         return names[key]
 
+    def shared(key, node):  # data, and the small results of an earlier tiled step's global phases
+        return isinstance(node, DataNode) or _GLOBAL in (key[0] if isinstance(key, tuple) else key)
+
     tasks, subs = {}, {}
     for a in arrays:
         dsk = convert_legacy_graph(dict(a.__dask_graph__()))
-        subs.update({key: rename(key) for key, node in dsk.items() if not isinstance(node, DataNode)})
+        subs.update({key: rename(key) for key, node in dsk.items() if not shared(key, node)})
         for key, node in dsk.items():
-            if isinstance(node, DataNode):
+            if shared(key, node):
                 tasks[key] = node
             elif node.dependencies or gate is None:
                 tasks[subs[key]] = node.substitute(subs, key=subs[key])
@@ -309,10 +319,10 @@ def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, lik
                                              pieces(t), *items, t, params)
         if k == len(global_phases):
             break
-        gate = f"{what}-phase{2 * k + 2}-{token}"
+        gate = f"{what}-phase{2 * k + 2}{_GLOBAL}{token}"
         tasks[gate] = Task(gate, global_phases[k], List(*(TaskRef((name, t[1], t[2])) for t in tiles)), len(tiles),
                            params)
-        share = f"{what}-share{2 * k + 2}-{token}"
+        share = f"{what}-share{2 * k + 2}{_GLOBAL}{token}"
         for t in tiles:
             tasks[(share, t[1], t[2])] = Task((share, t[1], t[2]), operator.getitem, TaskRef(gate), t[0])
         shares.append(share)
