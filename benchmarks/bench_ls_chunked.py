@@ -1,7 +1,7 @@
 """A chunked ``ls_factor`` on a large synthetic DEM generated lazily: time and peak memory.
 
-The DEM (30 m cells, UTM) is a sum of separable waves with a 1/f spectrum, a regional tilt and
-white noise, computed block by block from the block's position, so no grid-sized array ever
+The DEM (30 m cells, UTM) is a regional tilt with hills (a sum of separable waves) and white
+noise, computed block by block from the block's position, so no grid-sized array ever
 exists: a block is the same whenever it is recomputed. ``ls_factor`` (flow-path method, Barnes
 flats, channel cutoff off) is built lazily and consumed block by block (a checksum per block),
 as a national run writes its blocks. Prints the wall time, the throughput and the peak resident
@@ -30,28 +30,35 @@ CELL = 30.0
 WAVES = 64
 
 
-def _waves(n: int, seed: int):
+TILT = 0.2
+"""Regional fall toward the south, m per row (0.67 % on 30 m cells): rivers reach the grid edge."""
+
+
+def _waves(seed: int):
+    """Hills on the tilt: waves of 300-6000 cells, amplitudes ~ wavelength^0.9, steepest slope
+    summed over all waves below the tilt, so that most of the DEM drains and filled
+    depressions stay a few percent of it, as on real terrain."""
     rng = np.random.default_rng(seed)
-    f = rng.uniform(0.5, n / 40.0, (2, WAVES))  # cycles per grid side: 40-cell to grid-sized features
-    amp = 1.0 / np.hypot(f[0], f[1]) ** 0.9
-    amp *= 500.0 / np.sqrt((amp**2).sum())  # relief: the waves' standard deviation is 250 m
+    wavelength = rng.uniform(300.0, 6000.0, (2, WAVES))
+    amp = np.hypot(*wavelength) ** 0.9
+    amp *= 0.8 * TILT / (2.0 * np.pi * amp / wavelength.min(axis=0)).sum()
     phase = rng.uniform(0.0, 2.0 * np.pi, (2, WAVES))
-    return f, amp, phase
+    return 1.0 / wavelength, amp, phase
 
 
 def lazy_dem(n: int, chunk: int, seed: int = 0) -> xr.DataArray:
     """An n × n DEM (m) as a dask-backed DataArray whose blocks are computed from their position."""
-    f, amp, phase = _waves(n, seed)
+    f, amp, phase = _waves(seed)
 
     def block(block_info=None):
         (r0, r1), (c0, c1) = block_info[None]["array-location"]
         rows = np.arange(r0, r1, dtype=np.float64)[:, None]
         cols = np.arange(c0, c1, dtype=np.float64)[:, None]
-        wave_r = np.sin(2.0 * np.pi * rows * f[0] / n + phase[0]) * amp
-        wave_c = np.sin(2.0 * np.pi * cols * f[1] / n + phase[1])
+        wave_r = np.sin(2.0 * np.pi * rows * f[0] + phase[0]) * amp
+        wave_c = np.sin(2.0 * np.pi * cols * f[1] + phase[1])
         loc = block_info[None]["chunk-location"]
-        noise = np.random.default_rng([seed, *loc]).normal(0.0, 0.5, (r1 - r0, c1 - c0))
-        return wave_r @ wave_c.T + 0.05 * (n - rows) * CELL / 30.0 + noise + 1500.0
+        noise = np.random.default_rng([seed, *loc]).normal(0.0, 0.3, (r1 - r0, c1 - c0))
+        return wave_r @ wave_c.T + TILT * (n - rows) + noise + 100.0
 
     data = da.map_blocks(block, chunks=da.core.normalize_chunks(chunk, (n, n)), dtype=np.float64,
                          meta=np.empty((0, 0)))
