@@ -49,7 +49,10 @@ def priority_flood_exact(z):
 
     Seeds are the outlets. A neighbour ``n`` reached from ``c`` becomes ``max(z[n], z[c])``; the
     raised ones go through a FIFO (they are at the current level, below everything in the heap).
-    Every output value is an input value: filled depressions become flats at their spill level.
+    Higher cells are traced up the slope without the heap (Zhou et al. 2016), as in
+    :func:`erosion._kernels.terrain.priority_flood_epsilon`. Every output value is an input
+    value, ``min over paths from an outlet of the highest elevation on the path``: filled
+    depressions become flats at their spill level.
     """
     ny, nx = z.shape
     n = ny * nx
@@ -67,6 +70,7 @@ def priority_flood_exact(z):
             closed[c] = True
             size = _push(hz, hi, size, flat[c], c)
     pit = np.empty(n, dtype=np.int64)
+    trace = np.empty(n, dtype=np.int64)
     head = 0
     tail = 0
     while size > 0 or head < tail:
@@ -76,20 +80,38 @@ def priority_flood_exact(z):
         else:
             c = hi[0]
             size = _pop(hz, hi, size)
-        zc = flat[c]
-        ci = c // nx
-        cj = c - ci * nx
-        for k in range(8):
-            nb = _nb(ci, cj, k, ny, nx)
-            if nb < 0 or closed[nb]:
-                continue
-            closed[nb] = True
-            if flat[nb] <= zc:
-                flat[nb] = zc
-                pit[tail] = nb
-                tail += 1
-            else:
-                size = _push(hz, hi, size, flat[nb], nb)
+        trace[0] = c
+        top = 1
+        first = True
+        while top > 0:  # c, then higher cells settled without the heap (Zhou et al. 2016)
+            top -= 1
+            t = trace[top]
+            zt = flat[t]
+            ti = t // nx
+            tj = t - ti * nx
+            if not first:
+                wait = False
+                for k in range(8):
+                    nb = _nb(ti, tj, k, ny, nx)
+                    if nb >= 0 and not closed[nb] and flat[nb] <= zt:
+                        wait = True
+                        break
+                if wait:  # an open neighbour at or below it: its turn comes from the heap
+                    size = _push(hz, hi, size, zt, t)
+                    continue
+            first = False
+            for k in range(8):
+                nb = _nb(ti, tj, k, ny, nx)
+                if nb < 0 or closed[nb]:
+                    continue
+                closed[nb] = True
+                if flat[nb] <= zt:
+                    flat[nb] = zt
+                    pit[tail] = nb
+                    tail += 1
+                else:
+                    trace[top] = nb
+                    top += 1
     return out
 
 
