@@ -1,9 +1,10 @@
-"""Tiled D8 accumulation and slope length (ADR 0017) against the single-block kernels.
+"""Tiled fill, D8 accumulation and slope length (ADRs 0017, 0018) against the single-block kernels.
 
-A fractal DEM is filled and routed once and saved; the tiled functions read it lazily, block by
-block from a memory map, and their results are consumed block by block (a checksum per block),
-so nothing grid-sized is held by the caller. Each measurement runs in a forked child: best-of-N
-time and the peak resident memory it adds (MiB). Compare ratios, not absolute times.
+A fractal DEM is saved raw, and filled (Barnes flats) and routed once and saved; the tiled
+functions read these lazily, block by block from a memory map, and their results are consumed
+block by block (a checksum per block), so nothing grid-sized is held by the caller. Each
+measurement runs in a forked child: best-of-N time and the peak resident memory it adds (MiB).
+Compare ratios, not absolute times.
 
     python benchmarks/bench_tiled.py [--size 3000] [--chunk 1000] [--repeats 2]
 """
@@ -18,6 +19,7 @@ import dask.array as da
 import numpy as np
 from bench_terrain import fractal_dem, measure
 
+from erosion._kernels import conditioning as kc
 from erosion._kernels import terrain as k
 from erosion.factors.terrain import tiled
 
@@ -44,13 +46,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        zpath, fpath = Path(folder) / "z.npy", Path(folder) / "f.npy"
-        z = k.priority_flood_epsilon(fractal_dem(args.size))
+        zpath, fpath, rpath = Path(folder) / "z.npy", Path(folder) / "f.npy", Path(folder) / "raw.npy"
+        np.save(rpath, fractal_dem(args.size))
+        z = kc.priority_flood_barnes(np.load(rpath))
         g = np.broadcast_to(CELL, z.shape)
         np.save(zpath, z)
         np.save(fpath, k.d8_direction(z, g, g))
         del z, g
-        zs = k.priority_flood_epsilon(fractal_dem(64))  # compile or load the numba kernels before forking
+        zs = kc.priority_flood_barnes(fractal_dem(64))  # compile or load the numba kernels before forking
+        tiled.tiled_fill(da.from_array(fractal_dem(64), 16), flats="barnes").compute()
         gs = np.broadcast_to(CELL, zs.shape)
         fs = da.from_array(k.d8_direction(zs, gs, gs), 16)
         tiled.tiled_flow_accumulation(fs).compute()
@@ -60,6 +64,9 @@ def main() -> None:
             def make():
                 zz, ff = np.load(zpath), np.load(fpath)
                 g2 = np.broadcast_to(CELL, zz.shape)
+                if kind == "fill":
+                    raw = np.load(rpath)
+                    return lambda: kc.priority_flood_barnes(raw)
                 if kind == "accumulation":
                     return lambda: k.flow_accumulation(ff, np.broadcast_to(1.0, ff.shape))
                 return lambda: k.slope_length(zz, ff, g2, g2, np.zeros((1, 1)), False, CAP, 0.7, 0.5, 2.8624,
@@ -70,17 +77,21 @@ def main() -> None:
             def make():
                 def run():
                     ff = lazy(fpath, args.chunk)
-                    out = (tiled.tiled_flow_accumulation(ff, 1.0) if kind == "accumulation"
-                           else tiled.tiled_slope_length(lazy(zpath, args.chunk), ff, CELL, CELL, CAP))
+                    if kind == "fill":
+                        out = tiled.tiled_fill(lazy(rpath, args.chunk), flats="barnes")
+                    elif kind == "accumulation":
+                        out = tiled.tiled_flow_accumulation(ff, 1.0)
+                    else:
+                        out = tiled.tiled_slope_length(lazy(zpath, args.chunk), ff, CELL, CELL, CAP)
                     out.map_blocks(lambda b: np.array([[np.nansum(b)]]), chunks=(1, 1), dtype=float).compute(
                         scheduler="threads", num_workers=2)
                 return run
             return make
 
         mib = 2.0**20
-        print(f"fractal DEM {args.size}², filled, {args.chunk}² chunks read from disk, 2 threads, "
+        print(f"fractal DEM {args.size}² (fill: Barnes flats), {args.chunk}² chunks read from disk, 2 threads, "
               f"best of {args.repeats}")
-        for kind in ("accumulation", "slope length"):
+        for kind in ("fill", "accumulation", "slope length"):
             t1, p1, e1 = measure(single(kind), args.repeats)
             t2, p2, e2 = measure(chunked(kind), args.repeats)
             if e1 or e2:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .terrain import _NEAR_ZERO, _NEAR_ZERO_STEP, _nb, _pop, _push, outlet_mask, priority_flood_epsilon
+from .terrain import _DI, _DJ, _NEAR_ZERO, _NEAR_ZERO_STEP, _nb, _neighbour, _pop, _push, outlet_mask, priority_flood_epsilon
 
 FLATS = ("epsilon", "barnes")
 """Flat rules of ``fill_depressions``: ulps along the flood order, or Barnes et al. (2014b)."""
@@ -69,6 +69,9 @@ def priority_flood_exact(z):
         elif seed[c]:
             closed[c] = True
             size = _push(hz, hi, size, flat[c], c)
+    offsets = np.empty(8, dtype=np.int64)
+    for k in range(8):
+        offsets[k] = _DI[k] * nx + _DJ[k]
     pit = np.empty(n, dtype=np.int64)
     trace = np.empty(n, dtype=np.int64)
     head = 0
@@ -89,10 +92,11 @@ def priority_flood_exact(z):
             zt = flat[t]
             ti = t // nx
             tj = t - ti * nx
+            inner = 0 < ti < ny - 1 and 0 < tj < nx - 1
             if not first:
                 wait = False
                 for k in range(8):
-                    nb = _nb(ti, tj, k, ny, nx)
+                    nb = _neighbour(t, k, ti, tj, inner, offsets, ny, nx)
                     if nb >= 0 and not closed[nb] and flat[nb] <= zt:
                         wait = True
                         break
@@ -101,7 +105,7 @@ def priority_flood_exact(z):
                     continue
             first = False
             for k in range(8):
-                nb = _nb(ti, tj, k, ny, nx)
+                nb = _neighbour(t, k, ti, tj, inner, offsets, ny, nx)
                 if nb < 0 or closed[nb]:
                     continue
                 closed[nb] = True
