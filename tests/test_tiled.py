@@ -128,6 +128,26 @@ def test_tiled_fill_equals_kernel_bit_for_bit(data, z, flats):
     np.testing.assert_array_equal(out.compute(**SYNC), ref)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), z=raw_dems(), method=st.sampled_from(["flowpath", "rusle"]),
+       channel=st.sampled_from([None, 2e4]))
+def test_ls_factor_of_a_raw_dem_equals_in_memory_for_every_chunking(data, z, method, channel):
+    """The whole chain on dask input (tiled fill, D8, tiled slope length with L·S in its last
+    pass) against the in-memory ls_factor, bit for bit."""
+    import xarray as xr
+
+    from erosion.factors import terrain
+
+    z = np.abs(z) + 100.0  # elevations in range
+    chunks = (_chunks(data.draw, z.shape[0]), _chunks(data.draw, z.shape[1]))
+    dem = xr.DataArray(z, dims=("y", "x"), attrs={"units": "m"})
+    lazy = terrain.ls_factor(dem.chunk(dict(zip(dem.dims, chunks, strict=True))), cellsize=30.0, method=method,
+                             channel_area=channel)
+    assert lazy.chunks == chunks
+    eager = terrain.ls_factor(dem, cellsize=30.0, method=method, channel_area=channel)
+    np.testing.assert_array_equal(lazy.data.compute(**SYNC), eager.values)
+
+
 @st.composite
 def slope_length_rules(draw, shape):
     cap = draw(st.sampled_from([np.inf, 304.8, 60.0, None]))
