@@ -217,11 +217,15 @@ def _spec():
     return DataNode, List, Task, TaskRef, convert_legacy_graph
 
 
+_WINDOW = 3
+"""Rows (and tiles) of tiles whose inputs a tile pass may read ahead of its tile tasks: more
+than the farthest tile an input block depends on (the filled DEM under a D8 stencil: 2)."""
+
 _GLOBAL = "-global-"
 """Marks the task names of global phases (and of their per-tile shares) in tiled graphs."""
 
 
-def _recomputed(arrays, gate, seed):
+def _recomputed(arrays, gate, seed, tile_gate=None):
     """Tasks computing ``arrays`` again under new keys, after the task ``gate`` if given.
 
     Phases 1 and 3 each need their tile's inputs. Depending on the keys phase 0 used would make
@@ -230,13 +234,16 @@ def _recomputed(arrays, gate, seed):
     tiles twice as well). Data embedded in the graph is shared, not copied, and so are the
     global phases of a tiled step that made the inputs (a tiled fill under a tiled slope length):
     their results are perimeter-sized, so each copy reruns only that step's last per-tile pass.
-    With ``gate``,
-    source tasks wait for it, so that no tile is read for phase 3 before phase 2 has finished.
-    (``dask.graph_manipulation.bind`` does this for tuple graphs but leaves the references
-    inside task-spec tasks unrenamed.) Returns ``(tasks, key)``: a graph dict and the new key
-    of each old key.
+
+    Source tasks (reads, generators: tasks that need nothing but shared data) wait for ``gate``,
+    so that no tile is read for phase 3 before phase 2 has finished, and, with ``tile_gate``,
+    for the task ``tile_gate(i, j)`` (a tile phase task some tiles earlier): otherwise the
+    scheduler, finding every source ready at once, reads them all before the tile tasks use
+    them, and holds the whole grid. (``dask.graph_manipulation.bind`` renames tuple graphs but
+    leaves the references inside task-spec tasks unrenamed.) Returns ``(tasks, key)``: a graph
+    dict and the new key of each old key.
     """
-    DataNode, _, Task, TaskRef, convert_legacy_graph = _spec()
+    DataNode, List, Task, TaskRef, convert_legacy_graph = _spec()
     names: dict[str, str] = {}
 
     def rename(key):
@@ -249,17 +256,27 @@ def _recomputed(arrays, gate, seed):
     def shared(key, node):  # data, and the small results of an earlier tiled step's global phases
         return isinstance(node, DataNode) or _GLOBAL in (key[0] if isinstance(key, tuple) else key)
 
-    tasks, subs = {}, {}
+    tasks, subs, nodes = {}, {}, {}
     for a in arrays:
-        dsk = convert_legacy_graph(dict(a.__dask_graph__()))
-        subs.update({key: rename(key) for key, node in dsk.items() if not shared(key, node)})
-        for key, node in dsk.items():
-            if shared(key, node):
-                tasks[key] = node
-            elif node.dependencies or gate is None:
-                tasks[subs[key]] = node.substitute(subs, key=subs[key])
-            else:  # a source task: run it inline once the gate has been computed
-                tasks[subs[key]] = Task(subs[key], _after, TaskRef(gate), node)
+        nodes.update(convert_legacy_graph(dict(a.__dask_graph__())))
+    subs.update({key: rename(key) for key, node in nodes.items() if not shared(key, node)})
+    for key, node in nodes.items():
+        if shared(key, node):
+            tasks[key] = node
+            continue
+        gates = []
+        if isinstance(node, Task) and (node.func is _after or all(shared(d, nodes.get(d)) for d in node.dependencies)):
+            # a source, or a source that an inner tiled step already gates: gate it here too
+            if gate is not None:
+                gates.append(TaskRef(gate))
+            if tile_gate is not None and isinstance(key, tuple) and len(key) == 3:
+                before = tile_gate(key[1], key[2])
+                if before is not None:
+                    gates.append(TaskRef(before))
+        if gates:  # run it inline once the gates have been computed
+            tasks[subs[key]] = Task(subs[key], _after, List(*gates), node.substitute(subs))
+        else:
+            tasks[subs[key]] = node.substitute(subs, key=subs[key])
     return tasks, lambda key: subs.get(key, key)
 
 
@@ -292,7 +309,7 @@ def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, lik
     token = tokenize(what, [a.name for a in arrays], fills, params, like.chunks, [pieces(t) for t in tiles],
                      recompute, [p.__name__ for p in (*tile_phases, *global_phases)])
     n0 = f"{what}-phase0-{token}"
-    tasks = {}
+    last = f"{what}-phase{2 * len(tile_phases) - 1}-{token}"
 
     def blocks(t, key):
         return List(*(TaskRef(key((a.name, t[1], t[2]))) for a in arrays))
@@ -301,33 +318,63 @@ def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, lik
         return List(*(TaskRef((n0, t[1] + di, t[2] + dj)) if 0 <= t[1] + di < nbi and 0 <= t[2] + dj < nbj else None
                       for di, dj in _AROUND))
 
-    for t in tiles:
-        tasks[(n0, t[1], t[2])] = Task((n0, t[1], t[2]), _edges, blocks(t, lambda key: key), fills)
-    shares = []  # per global phase: the name of its per-tile items
-    gate = None
-    for k, phase in enumerate(tile_phases):
-        name = f"{what}-phase{2 * k + 1}-{token}"
-        if recompute:
-            copies, key = _recomputed(arrays, gate, f"{token}-{2 * k + 1}")
+    def build(window):
+        def before(name):
+            if window is None:
+                return None
+
+            def task(i, j):  # the task of ``name`` ``window`` rows of tiles back, in raster order
+                t = i * nbj + j - (window * nbj + window)
+                return (name, t // nbj, t % nbj) if 0 <= i < nbi and 0 <= j < nbj and t >= 0 else None
+            return task
+
+        tasks = {}
+        key0 = lambda key: key  # noqa: E731
+        if recompute:  # phase 0 too reads a renamed copy, so the inputs' own keys are never held
+            copies, key0 = _recomputed(arrays, None, f"{token}-0", before(n0))
             tasks.update(copies)
-        else:
-            def key(key):
-                return key
         for t in tiles:
-            items = [TaskRef((share, t[1], t[2])) for share in shares]
-            tasks[(name, t[1], t[2])] = Task((name, t[1], t[2]), _padded_call, phase, blocks(t, key), around(t), fills,
-                                             pieces(t), *items, t, params)
-        if k == len(global_phases):
+            tasks[(n0, t[1], t[2])] = Task((n0, t[1], t[2]), _edges, blocks(t, key0), fills)
+        shares = []  # per global phase: the name of its per-tile items
+        gate = None
+        for k, phase in enumerate(tile_phases):
+            name = f"{what}-phase{2 * k + 1}-{token}"
+            if recompute:
+                copies, key = _recomputed(arrays, gate, f"{token}-{2 * k + 1}", before(name))
+                tasks.update(copies)
+            else:
+                def key(key):
+                    return key
+            for t in tiles:
+                items = [TaskRef((share, t[1], t[2])) for share in shares]
+                tasks[(name, t[1], t[2])] = Task((name, t[1], t[2]), _padded_call, phase, blocks(t, key), around(t),
+                                                 fills, pieces(t), *items, t, params)
+            if k == len(global_phases):
+                break
+            gate = f"{what}-phase{2 * k + 2}{_GLOBAL}{token}"
+            tasks[gate] = Task(gate, global_phases[k], List(*(TaskRef((name, t[1], t[2])) for t in tiles)),
+                               len(tiles), params)
+            share = f"{what}-share{2 * k + 2}{_GLOBAL}{token}"
+            for t in tiles:
+                tasks[(share, t[1], t[2])] = Task((share, t[1], t[2]), operator.getitem, TaskRef(gate), t[0])
+            shares.append(share)
+        return HighLevelGraph.from_collections(last, tasks, dependencies=arrays)
+
+    # Sources wait for the tile task ``window`` rows back, so that the scheduler reads inputs
+    # in a band of tiles rather than all at once. An input that reaches farther (stencils on
+    # the results of other tiled steps) would make that a cycle: then a wider band, or none.
+    for window in ((_WINDOW, 2 * _WINDOW + 1, None) if recompute else (None,)):
+        graph = build(window)
+        if window is None or not _cyclic(graph):
             break
-        gate = f"{what}-phase{2 * k + 2}{_GLOBAL}{token}"
-        tasks[gate] = Task(gate, global_phases[k], List(*(TaskRef((name, t[1], t[2])) for t in tiles)), len(tiles),
-                           params)
-        share = f"{what}-share{2 * k + 2}{_GLOBAL}{token}"
-        for t in tiles:
-            tasks[(share, t[1], t[2])] = Task((share, t[1], t[2]), operator.getitem, TaskRef(gate), t[0])
-        shares.append(share)
-    graph = HighLevelGraph.from_collections(name, tasks, dependencies=arrays)
-    return da.Array(graph, name, chunks=like.chunks, dtype=np.float64, meta=np.empty((0, 0)))
+    return da.Array(graph, last, chunks=like.chunks, dtype=np.float64, meta=np.empty((0, 0)))
+
+
+def _cyclic(graph) -> bool:
+    from dask.core import getcycle
+
+    return bool(getcycle(_spec()[4](dict(graph)), None))
+
 
 
 # --- flow accumulation ------------------------------------------------------------------------
