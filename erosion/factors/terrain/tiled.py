@@ -217,9 +217,11 @@ def _spec():
     return DataNode, List, Task, TaskRef, convert_legacy_graph
 
 
-_WINDOW = 3
-"""Rows (and tiles) of tiles whose inputs a tile pass may read ahead of its tile tasks: more
-than the farthest tile an input block depends on (the filled DEM under a D8 stencil: 2)."""
+_WINDOWS = (2, 3, 4, 6)
+"""Bands (rows and tiles of tiles) within which a tile pass may read its inputs ahead of its
+tile tasks, narrowest first: one more than the farthest tile an input block depends on (a
+DEM under the fill's halo: 1; the filled DEM under a D8 stencil: 2; their accumulation for
+the channel cutoff: 3)."""
 
 _GLOBAL = "-global-"
 """Marks the task names of global phases (and of their per-tile shares) in tiled graphs."""
@@ -361,9 +363,9 @@ def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, lik
         return HighLevelGraph.from_collections(last, tasks, dependencies=arrays)
 
     # Sources wait for the tile task ``window`` rows back, so that the scheduler reads inputs
-    # in a band of tiles rather than all at once. An input that reaches farther (stencils on
-    # the results of other tiled steps) would make that a cycle: then a wider band, or none.
-    for window in ((_WINDOW, 2 * _WINDOW + 1, None) if recompute else (None,)):
+    # in a band of tiles rather than all at once: the narrowest band without a cycle (an input
+    # block that depends on sources r tiles away needs r + 1 rows), or none.
+    for window in ((*_WINDOWS, None) if recompute else (None,)):
         graph = build(window)
         if window is None or not _cyclic(graph):
             break
