@@ -6,7 +6,8 @@ peers that are not installed are skipped with the reason (pip install topotoolbo
 whitebox-workflows; GRASS r.watershed from apt). Compare the ratios, not the absolute times:
 the machines are shared and noisy. Steps:
 
-- fill: depression filling (ours: priority-flood+ε with a pit queue, which also removes flats);
+- fill: depression filling (ours: the default, priority-flood with a pit queue and slope
+  tracing, then flats raised toward lower and away from higher terrain, Barnes et al. 2014b);
 - D8 accumulation from the raw DEM: fill, D8 directions, accumulation in cells;
 - ls_factor (flow-path method, D8): the whole LS chain;
 
