@@ -43,6 +43,16 @@ def _ulps_up(bits, m):
     return o if o >= 0 else (-o) | _SIGN
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _raise_cell(flat, bits, c, m):
+    """Raise ``flat[c]`` by m steps in place: ulps (on ``bits``, its int64 view), or
+    ``_NEAR_ZERO_STEP`` near 0 (the flat-resolution increments)."""
+    if abs(flat[c]) >= _NEAR_ZERO:
+        bits[c] = _ulps_up(bits[c], m)
+    else:
+        flat[c] = flat[c] + m * _NEAR_ZERO_STEP
+
+
 @njit(cache=True, nogil=True)
 def priority_flood_exact(z):
     """Fill depressions to exact flats: priority-flood with a pit queue (Barnes et al. 2014a, Alg. 2).
@@ -255,11 +265,7 @@ def resolve_flats(z):
         if towards[c] == 0:
             undrained += 1
             continue
-        m = 2 * np.int64(towards[c]) + height[label[c]] - away[c]
-        if abs(zf[c]) >= _NEAR_ZERO:
-            bits[c] = _ulps_up(bits[c], m)
-        else:
-            of[c] = zf[c] + m * _NEAR_ZERO_STEP
+        _raise_cell(of, bits, c, 2 * np.int64(towards[c]) + height[label[c]] - away[c])
     conflicts = 0
     for c in range(n):
         if not is_flat[c]:

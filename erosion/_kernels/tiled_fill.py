@@ -17,8 +17,8 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from .conditioning import _ulps_up
-from .terrain import _DI, _DJ, _NEAR_ZERO, _NEAR_ZERO_STEP, _pop, _push
+from .conditioning import _raise_cell
+from .terrain import _DI, _DJ, _pop, _push
 from .tiled import _ring_index, _tile_ring
 
 REF_BARNES2016 = ("Barnes, R. (2016) Parallel priority-flood depression filling for trillion cell digital elevation "
@@ -444,17 +444,12 @@ def solve_flats(gid, w, flat, high, low, nyg, nxg):
 
 @njit(cache=True, nogil=True)
 def raise_flats(w, cells, m):
-    """Raise ``w.flat[cells[q]]`` by ``m[q]`` steps (ulps, or ``_NEAR_ZERO_STEP`` near 0) where m ≥ 0."""
+    """Raise ``w.flat[cells[q]]`` by ``m[q]`` steps where m ≥ 0, as resolve_flats does (``_raise_cell``)."""
     flat = w.reshape(w.size)
     bits = flat.view(np.int64)
     for q in range(cells.size):
-        c = cells[q]
-        if m[q] < 0:
-            continue
-        if abs(flat[c]) >= _NEAR_ZERO:
-            bits[c] = _ulps_up(bits[c], m[q])
-        else:
-            flat[c] = flat[c] + m[q] * _NEAR_ZERO_STEP
+        if m[q] >= 0:
+            _raise_cell(flat, bits, cells[q], m[q])
     return w
 
 

@@ -632,8 +632,7 @@ def _flats_phase4(summaries, ntiles, params):
     order = np.argsort(gid)
     m = np.empty(gid.size, dtype=np.int64)
     m[order] = kf.solve_flats(gid[order], w[order], flat[order], high[order], low[order], params[0], params[1])
-    keep = flat
-    return _per_tile(ntiles, tile_of[keep], cells[keep], m[keep])
+    return _per_tile(ntiles, tile_of[flat], cells[flat], m[flat])
 
 
 def _flats_phase5(blocks, pieces, levels, increments, tile, params):
