@@ -241,6 +241,37 @@ def solve_levels(a, b, e, m, ocean):
 
 
 @njit(cache=True, nogil=True)
+def _root(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@njit(cache=True, nogil=True)
+def spanning_forest(a, b, e, m):
+    """The edges of a minimum spanning forest of the graph (nodes 0..m-1, edge q joining
+    ``a[q]`` and ``b[q]`` at ``e[q]``), as a boolean mask (Kruskal, union by path halving).
+
+    The minimax path between any two nodes runs along a minimum spanning forest, and an edge
+    outside a subgraph's forest is the highest edge of a cycle of the whole graph too (the
+    cycle property): so each tile may send only its own forest to the spill graph and the
+    levels of :func:`solve_levels` do not change, while the graph shrinks to fewer edges than
+    the tile has outermost and halo cells.
+    """
+    order = np.argsort(e, kind="mergesort")
+    parent = np.arange(m)
+    keep = np.zeros(a.size, dtype=np.bool_)
+    for q in order:
+        ra = _root(parent, a[q])
+        rb = _root(parent, b[q])
+        if ra != rb:
+            parent[ra] = rb
+            keep[q] = True
+    return keep
+
+
+@njit(cache=True, nogil=True)
 def raise_to_levels(w, label, ring_level):
     """``W = max(W_loc, level of the cell's label)`` in place (Barnes 2016, step 3)."""
     wf = w.reshape(w.size)

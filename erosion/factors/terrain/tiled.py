@@ -584,7 +584,9 @@ def _fill_phase1(blocks, pieces, tile, params):
     a = np.concatenate([gid(keys // base - 1), outlets, _local_gid(cross_p, tile)])
     b = np.concatenate([gid(keys % base - 1), np.full(outlets.size, kf.OCEAN), _padded_gid(cross_h, tile)])
     e = np.concatenate([spill, np.full(outlets.size, -np.inf), cross_e])
-    return a, b, e, ring_gid, halo_gid
+    nodes, ab = np.unique(np.concatenate([a, b]), return_inverse=True)
+    keep = kf.spanning_forest(ab[: a.size], ab[a.size:], e, nodes.size)  # the levels need no more (ADR 0018)
+    return a[keep], b[keep], e[keep], ring_gid, halo_gid
 
 
 def _fill_phase2(summaries, ntiles, params):
