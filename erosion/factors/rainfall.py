@@ -790,7 +790,8 @@ def storm_erosivity(series: pd.Series, *, units: str = "mm", equation: str = "br
     practice uses 12) or ≥ ``min_rain_15min`` (6.35 mm) in 15 min (None: that rule off; it
     needs a step ≤ 15 min). With a step coarser than 30 min (hourly), I30 is the largest
     intensity of one step, an underestimate: a warning says so and the table's attrs record
-    it. Rain inside a separating dry period belongs to no storm.
+    it. A wet step after a dry step starts a new storm when the ``gap_hours`` before it held
+    < ``gap_rain`` (an unbroken run of wet steps is one storm); every mm belongs to a storm.
 
     ``series``: a pandas Series indexed by regular timestamps (each the start of its
     interval), of depth per step (``units="mm"``, or "in", "cm") or of a rate
@@ -806,7 +807,7 @@ def storm_erosivity(series: pd.Series, *, units: str = "mm", equation: str = "br
     s = series.sort_index()
     if s.index.has_duplicates:
         raise InputError(f"series: {int(s.index.duplicated().sum())} repeated timestamps")
-    steps = np.diff(s.index.asi8) if s.size > 1 else np.array([0])
+    steps = np.diff(s.index.as_unit("ns").asi8) if s.size > 1 else np.array([0])
     step_ns = int(np.median(steps)) if s.size > 1 else 0
     if step_ns <= 0:
         raise InputError("series needs at least two timestamps at a regular step")
@@ -842,13 +843,11 @@ def storm_erosivity(series: pd.Series, *, units: str = "mm", equation: str = "br
 
     n_gap = max(1, round(gap_hours / hours))
     csum = np.concatenate([[0.0], np.cumsum(depth)])
-    ahead = csum[np.minimum(np.arange(depth.size) + n_gap, depth.size)] - csum[:-1]
-    in_gap = np.zeros(depth.size + 1, dtype=np.int64)
-    dry = np.flatnonzero(ahead < gap_rain)
-    np.add.at(in_gap, dry, 1)
-    np.add.at(in_gap, np.minimum(dry + n_gap, depth.size), -1)
-    gap = np.cumsum(in_gap[:-1]) > 0
-    wet = (~gap) & (depth > 0)
+    pos = np.arange(depth.size)
+    before = csum[pos] - csum[np.maximum(pos - n_gap, 0)]  # rain in the n_gap steps before each step
+    wet = depth > 0
+    after_dry = np.concatenate([[True], ~wet[:-1]])
+    starts = wet & (before < gap_rain) & after_dry  # an unbroken wet run is never split
     coarse = hours > 0.5
     if coarse:
         msg = (f"storm_erosivity: the record's step ({step}) is coarser than 30 min: I30 is taken as the largest "
@@ -856,11 +855,12 @@ def storm_erosivity(series: pd.Series, *, units: str = "mm", equation: str = "br
         warnings.warn(msg, stacklevel=2)
     k30 = max(1, round(0.5 / hours))
     k15 = round(0.25 / hours) if hours <= 0.25 else 0
-    # storms: maximal runs of non-gap steps, trimmed to their first and last wet step
-    label = np.cumsum(np.concatenate([[1], (gap[1:] != gap[:-1]).astype(np.int64)]))
+    # a wet step after a period of gap_hours with < gap_rain starts a storm; the storm runs to its last wet step
+    label = np.cumsum(starts)
+    wet_idx = np.flatnonzero(wet)
+    bounds = np.flatnonzero(np.diff(label[wet_idx])) + 1
     rows = []
-    for lab in np.unique(label[wet]):
-        idx = np.flatnonzero((label == lab) & wet)
+    for idx in np.split(wet_idx, bounds) if wet_idx.size else []:
         a, b = idx[0], idx[-1] + 1
         v = depth[a:b]
         e = float(np.sum(_energy(v / hours, equation) * v))
@@ -880,7 +880,7 @@ def storm_erosivity(series: pd.Series, *, units: str = "mm", equation: str = "br
     storms.attrs.update(units={"rain": "mm", "energy": "MJ hm-2", "I30": "mm h-1", "EI30": "MJ mm hm-2 h-1"},
                         equation=equation, step=str(step), i30_method="largest one-step intensity (step > 30 min)"
                         if coarse else f"largest {k30}-step (30 min) sum x 2", missing_steps=int(nan.sum()),
-                        rain_outside_storms=float(depth[~wet].sum()), references=REF_AH703)
+                        references=REF_AH703)
     years = pd.RangeIndex(full[0].year, full[-1].year + 1, name="year")
     ero = storms[storms["erosive"]]
     annual = ero.groupby(ero["start"].dt.year)["EI30"].sum().reindex(years, fill_value=0.0).rename("EI30")
