@@ -1,0 +1,595 @@
+"""B (CSLE biological-measure factor) and C (RUSLE cover-management factor) from vegetation.
+
+- :func:`ndvi` and :func:`fvc_from_ndvi`: NDVI from red and near-infrared bands, fractional
+  vegetation cover by the dimidiate pixel model (end-members given, or scene percentiles).
+- :func:`soil_loss_ratio`: the CSLE half-month soil-loss ratio of forest (canopy closure and
+  understory cover), shrub and grass; every constant a parameter (recalled, to verify).
+- :func:`b_factor`: B = Σ_i SLR_i · WR_i over the 24 half-months, WR_i the erosivity share
+  (:func:`erosion.factors.rainfall.erosivity_share`).
+- :func:`c_from_cover` (Cai et al. 2000), :func:`c_from_ndvi` (van der Knijff et al. 1999),
+  :func:`c_from_landuse` (a code table per land-use classification, ``erosion/data/*.csv``).
+
+Every function accepts Python scalars, NumPy arrays and (dask-backed) DataArrays and returns
+the same kind; half-monthly inputs carry a ``halfmonth`` dimension (coordinate 1..24), or, for
+NumPy, the 24 half-months along the first axis. Equations, defaults and their status:
+docs/methods/vegetation.md and docs/decisions/0021-vegetation-and-practice-factors.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .. import units as _units
+from .._array import ArrayLike, Validation, _complain, _validation, check_range, declared_nodata, finalize, squeeze_bands
+from .._kernels.lookup import weighted_sum
+from ..errors import InputError, UnitsError, UnknownCodeError, ValueRangeError
+from ..grid import same_grid
+from . import tables
+
+__all__ = [
+    "CAI_CONSTANTS",
+    "SLR_CONSTANTS",
+    "b_factor",
+    "c_from_cover",
+    "c_from_landuse",
+    "c_from_ndvi",
+    "fvc_from_ndvi",
+    "ndvi",
+    "ndvi_endmembers",
+    "soil_loss_ratio",
+]
+
+REF_NDVI = "Rouse J.W. et al. (1974) Monitoring vegetation systems in the Great Plains with ERTS. NASA SP-351, 309-317"
+REF_FVC = ("Gutman G., Ignatov A. (1998) The derivation of the green vegetation fraction from NOAA/AVHRR data for "
+           "use in numerical weather prediction models. Int. J. Remote Sens. 19(8):1533-1543; as used for CSLE B: "
+           "Chang M. et al. (2021) ChinaXiv 202108.00091")
+REF_SLR = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing, 2:21-25; "
+           "SLR equations of the first national water census (MWR 2013), constants recalled, to verify; public "
+           "copy of the shrub and grass forms: GEE 'Global Cnon-crop' script (global_cnon_crop_gee_2001_2024.js)")
+REF_B = ("Liu B.Y. et al. (2002) CSLE; half-month SLR weighted by the erosivity share: Chang M. et al. (2021) "
+         "ChinaXiv 202108.00091 sec. 1.3.1; Zhang W.B., Xie Y., Liu B.Y. (2002) 地理科学 22(6):705-711")
+REF_CAI = ("Cai C.F., Ding S.W., Shi Z.H., Huang L., Zhang G.Y. (2000) 应用USLE模型与地理信息系统IDRISI预测小流域"
+           "土壤侵蚀量的研究. 水土保持学报 14(2):19-24")
+REF_KNIJFF = ("van der Knijff J.M., Jones R.J.A., Montanarella L. (1999) Soil erosion risk assessment in Italy. "
+              "EUR 19022 EN; (2000) Soil erosion risk assessment in Europe. EUR 19044 EN. JRC, Ispra")
+
+#: SLR equation constants by land cover (CSLE, first national water census), recalled, to verify:
+#: forest  SLR = a·exp(−b·GD) − c·exp(FVC − FVC·GD) + d   (GD canopy closure, FVC understory cover)
+#: shrub   SLR = 1 / (a + b·c^(100·FVC))
+#: grass   SLR = 1 / (a + b·c^(100·FVC))
+SLR_CONSTANTS: dict[str, dict[str, float]] = {
+    "forest": {"a": 0.44468, "b": 3.20096, "c": 0.04099, "d": 0.025},
+    "shrub": {"a": 1.17647, "b": 0.86242, "c": 1.05905},
+    "grass": {"a": 1.25, "b": 0.78845, "c": 1.05968},
+}
+#: Cai et al. (2000): C = a − b·log10(c) for 0 < c ≤ full_cover (percent), 1 at c = 0, 0 above.
+CAI_CONSTANTS: dict[str, float] = {"a": 0.6508, "b": 0.3436, "full_cover": 78.3}
+
+_FRACTION_UNITS = {"1"}
+_PERCENT = "percent"
+
+
+# ------------------------------------------------------------------------------------ plumbing
+
+def _units_of(x: xr.DataArray) -> str | None:
+    u = x.attrs.get("units")
+    return None if u is None else _units.normalise(str(u))
+
+
+def _note(x: xr.DataArray, text: str) -> xr.DataArray:
+    x.attrs["history"] = (str(x.attrs.get("history", "")) + "\nerosion: " + text).strip()
+    return x
+
+
+def _as_fraction(x, arg: str):
+    """A DataArray in percent → fraction (noted in its history); others unchanged."""
+    if not isinstance(x, xr.DataArray):
+        return x
+    u = _units_of(x)
+    if u is None or u in _FRACTION_UNITS:
+        return x
+    if u == _PERCENT:
+        out = x / 100.0
+        out.attrs = dict(x.attrs, units="1")
+        return _note(out, f"converted {arg} from percent to a 0-1 fraction")
+    raise UnitsError(f"{arg} has units {x.attrs['units']!r}; expected a 0-1 fraction ('1') or 'percent'")
+
+
+def _as_percent(x, arg: str, units: str | None):
+    """Cover in percent: a DataArray with units '1' is multiplied by 100; ``units`` overrides."""
+    if units is not None and units not in ("percent", "1"):
+        raise UnknownCodeError(f"units must be 'percent', '1' (a 0-1 fraction) or None (read the DataArray's units "
+                               f"attribute, or detect from the range), not {units!r}")
+    given = units
+    if isinstance(x, xr.DataArray) and given is None:
+        u = _units_of(x)
+        if u is not None:
+            if u not in (_PERCENT, "1"):
+                raise UnitsError(f"{arg} has units {x.attrs['units']!r}; expected 'percent' or '1' (a 0-1 fraction)")
+            given = "percent" if u == _PERCENT else "1"
+    if given == "1":
+        out = x * 100.0 if isinstance(x, xr.DataArray) else np.asarray(x, dtype=np.float64) * 100.0
+        if isinstance(x, xr.DataArray):
+            out.attrs = dict(x.attrs, units="percent")
+            _note(out, f"converted {arg} from a 0-1 fraction to percent")
+        return out, True
+    return x, given == "percent"
+
+
+def _check_fraction(v: np.ndarray, arg: str, variable: str, validation: Validation, nodata=None) -> None:
+    """The vocabulary range of a 0-1 variable, saying so when the values look like percent."""
+    a = np.asarray(v)
+    if a.size and a.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            high = a > 1.0
+        if high.any():
+            top = float(np.nanmax(a))
+            if top <= 100.0 and not (a < 0).any():
+                _complain(f"{arg}: {int(high.sum())} of {a.size} cells exceed 1 (up to {top:g}): this looks like "
+                          f"percent where a 0-1 fraction is expected. Divide by 100, or set the DataArray's units "
+                          f"attribute to 'percent' so that it is converted.", validation)
+                return
+    check_range(a, variable, validation, arg, nodata)
+
+
+def _kind(x) -> str:
+    if isinstance(x, xr.DataArray):
+        return "da"
+    if not isinstance(x, (int, float, np.number, np.ndarray, list, tuple)):
+        raise InputError(f"expected a number, a NumPy array or an xarray.DataArray, not {type(x).__name__}")
+    return "scalar" if np.ndim(x) == 0 else "np"
+
+
+def _prep_da(x: xr.DataArray, arg: str) -> xr.DataArray:
+    """Squeeze single band dimensions (not ``halfmonth``)."""
+    if "halfmonth" in x.dims:
+        extra = [d for d in x.dims if d not in ("halfmonth", *x.dims[-2:]) and x.sizes[d] == 1]
+        return x.squeeze(extra, drop=True) if extra else x
+    return squeeze_bands(x, arg)
+
+
+def _cellwise(func: Callable[..., np.ndarray], inputs: Sequence[tuple[str, str, object]], *, output: str,
+              history: str, references: str, validation: Validation, fraction: Sequence[str] = ()) -> ArrayLike:
+    """Apply a per-cell function to scalars, arrays or DataArrays (any leading ``halfmonth``).
+
+    Each input's range is checked per block (fractions with the percent hint); DataArrays
+    must be dimensionless (``units`` absent, '1', or 'percent' for fractions).
+    """
+    names = [a for a, _, _ in inputs]
+    variables = [v for _, v, _ in inputs]
+    values = []
+    for arg, var, x in inputs:
+        if isinstance(x, xr.DataArray):
+            x = _prep_da(x, arg)
+            x = _as_fraction(x, arg) if arg in fraction else x
+            u = _units_of(x)
+            if u is not None and u != "1":
+                raise UnitsError(f"{arg} has units {x.attrs['units']!r}; {var} is dimensionless ('1')")
+        else:
+            _kind(x)
+        values.append(x)
+    nodata = [declared_nodata(v) for v in values]
+
+    def block(*arrays):
+        arrays = [np.asarray(a) for a in arrays]
+        for arr, var, arg, nd in zip(arrays, variables, names, nodata, strict=True):
+            if arg in fraction:
+                _check_fraction(arr, arg, var, validation, nd)
+            else:
+                check_range(arr, var, validation, arg, nd)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return np.asarray(func(*[a.astype(np.float64) for a in arrays]), dtype=np.float32)
+
+    das = [v for v in values if isinstance(v, xr.DataArray)]
+    if das:
+        grids = [v for v in values if isinstance(v, xr.DataArray) and v.ndim >= 2]
+        if len(grids) > 1:
+            aligned = iter(same_grid(*grids, names=[n for n, v in zip(names, values, strict=True) if v in grids]))
+            values = [next(aligned) if (isinstance(v, xr.DataArray) and v.ndim >= 2) else v for v in values]
+        out = xr.apply_ufunc(block, *values, dask="parallelized", output_dtypes=[np.float32], keep_attrs=False)
+        if "halfmonth" in out.dims:
+            out = out.transpose("halfmonth", ...)
+        template = next((v for v in values if isinstance(v, xr.DataArray) and v.ndim >= 2), das[0])
+        return finalize(out, output, template, history, references, inputs=das)
+    arrays = [np.asarray(v, dtype=np.float64) for v in values]
+    result = block(*arrays)
+    if all(np.ndim(v) == 0 for v in values):
+        return float(np.asarray(result).reshape(()))
+    return result
+
+
+# ---------------------------------------------------------------------------------- NDVI, FVC
+
+def ndvi(red: ArrayLike, nir: ArrayLike, *, data_validation: str = "raise") -> ArrayLike:
+    """NDVI = (NIR − red) / (NIR + red) (Rouse et al. 1974), float32 in [−1, 1].
+
+    ``red`` and ``nir`` are reflectances or digital numbers of the same sensor (non-negative;
+    for Landsat 7 ETM+ bands 3 and 4). Cells where NIR + red = 0, or either is NaN, give NaN.
+    """
+    def f(r, n):
+        s = n + r
+        return np.where(s > 0, (n - r) / np.where(s > 0, s, 1.0), np.nan)
+
+    return _cellwise(f, [("red", "reflectance", red), ("nir", "reflectance", nir)], output="ndvi",
+                     history="ndvi: (nir - red) / (nir + red)", references=REF_NDVI,
+                     validation=_validation(data_validation))
+
+
+def ndvi_endmembers(ndvi: ArrayLike, percentiles: tuple[float, float] = (5.0, 95.0), *,
+                    bins: int = 20000) -> tuple[float, float]:
+    """Bare-soil and full-vegetation NDVI as percentiles of the scene (default 5th and 95th).
+
+    NumPy and in-memory DataArrays: exact (``numpy.nanpercentile``). A dask-backed DataArray
+    is **computed** here (this function's answer is two numbers), through a histogram over
+    [−1, 1] with ``bins`` bins (resolution 2/bins = 1e-4 by default), in memory bounded by the
+    chunk size. Values outside [−1, 1] raise :class:`ValueRangeError`.
+    """
+    lo, hi = (float(p) for p in percentiles)
+    if not 0.0 <= lo < hi <= 100.0:
+        raise InputError(f"percentiles must be two increasing numbers in [0, 100], not {percentiles!r}")
+    if isinstance(ndvi, xr.DataArray) and ndvi.chunks is not None:
+        import dask.array as dsa
+
+        data = _prep_da(ndvi, "ndvi").data.astype(np.float64)
+        finite = dsa.isfinite(data)
+        n_out = dsa.count_nonzero(finite & ((data < -1.0) | (data > 1.0)))
+        hist, edges = dsa.histogram(dsa.where(finite, data, np.nan), bins=bins, range=(-1.0, 1.0))
+        hist, n_out = dsa.compute(hist, n_out)
+        if n_out:
+            raise ValueRangeError(f"ndvi: {int(n_out)} cells lie outside [-1, 1]; NDVI is (NIR-red)/(NIR+red): check "
+                                  "the scale factor of the product (e.g. MODIS NDVI x 0.0001) and mask nodata")
+        total = hist.sum()
+        if total == 0:
+            raise InputError("ndvi is entirely NaN/nodata: no end-members can be taken from it")
+        cdf = np.cumsum(hist) / total
+        centres = np.asarray(edges[:-1] + edges[1:]) / 2.0
+
+        def q(p):
+            return float(centres[min(int(np.searchsorted(cdf, p / 100.0)), centres.size - 1)])
+
+        return q(lo), q(hi)
+    v = np.asarray(ndvi.values if isinstance(ndvi, xr.DataArray) else ndvi, dtype=np.float64)
+    check_range(v, "ndvi", "raise", "ndvi")
+    if not np.isfinite(v).any():
+        raise InputError("ndvi is entirely NaN/nodata: no end-members can be taken from it")
+    soil, veg = np.nanpercentile(v, [lo, hi])
+    return float(soil), float(veg)
+
+
+def fvc_from_ndvi(ndvi: ArrayLike, *, soil: float | None = None, veg: float | None = None,
+                  percentiles: tuple[float, float] = (5.0, 95.0), data_validation: str = "raise") -> ArrayLike:
+    """Fractional vegetation cover by the dimidiate pixel model, clamped to [0, 1]:
+
+        FVC = (NDVI − NDVI_soil) / (NDVI_veg − NDVI_soil)
+
+    (Gutman & Ignatov 1998; CSLE practice: Chang et al. 2021, ChinaXiv 202108.00091).
+    ``soil`` and ``veg`` are the bare-soil and full-cover NDVI end-members. When either is
+    None it is taken from the scene as the given percentile (default 5 and 95,
+    :func:`ndvi_endmembers`); a dask-backed ``ndvi`` then raises :class:`InputError` (it would
+    have to be computed): pass the end-members, e.g. ``soil, veg = ndvi_endmembers(ndvi)``
+    (which computes explicitly) or field-calibrated values. The end-members used are written
+    to the output's ``ndvi_soil``/``ndvi_veg`` attributes (DataArray).
+    """
+    validation = _validation(data_validation)
+    if soil is None or veg is None:
+        if isinstance(ndvi, xr.DataArray) and ndvi.chunks is not None:
+            raise InputError("fvc_from_ndvi: ndvi is dask-backed and soil/veg end-members were not given; taking "
+                             "scene percentiles would compute the whole raster. Pass soil= and veg= (field values, "
+                             "or soil, veg = erosion.factors.vegetation.ndvi_endmembers(ndvi), which computes them "
+                             "explicitly with bounded memory)")
+        s, v = ndvi_endmembers(ndvi, percentiles)
+        source = f"scene percentiles {percentiles[0]:g}/{percentiles[1]:g}"
+        soil = s if soil is None else soil
+        veg = v if veg is None else veg
+    else:
+        source = "given"
+    soil, veg = float(soil), float(veg)
+    if not (-1.0 <= soil < veg <= 1.0):
+        raise ValueRangeError(f"NDVI end-members must satisfy -1 <= soil < veg <= 1, got soil={soil:g}, veg={veg:g}"
+                              " (a scene with almost uniform NDVI has no usable percentiles: give field values)")
+
+    def f(x):
+        return np.clip((x - soil) / (veg - soil), 0.0, 1.0)
+
+    out = _cellwise(f, [("ndvi", "ndvi", ndvi)], output="fractional_vegetation_cover",
+                    history=f"fvc_from_ndvi: dimidiate pixel model, NDVI_soil={soil:.6g}, NDVI_veg={veg:.6g} ({source})",
+                    references=REF_FVC, validation=validation)
+    if isinstance(out, xr.DataArray):
+        out.attrs["ndvi_soil"] = soil
+        out.attrs["ndvi_veg"] = veg
+    return out
+
+
+# ---------------------------------------------------------------------------- soil-loss ratio
+
+def _slr_constants(cover: str, constants: Mapping[str, float] | None) -> dict[str, float]:
+    try:
+        base = dict(SLR_CONSTANTS[cover])
+    except (KeyError, TypeError):
+        raise UnknownCodeError(f"unknown land cover {cover!r} for the soil-loss ratio; use one of "
+                               f"{sorted(SLR_CONSTANTS)}") from None
+    if constants:
+        unknown = sorted(set(constants) - set(base))
+        if unknown:
+            raise UnknownCodeError(f"unknown SLR constant(s) {unknown} for {cover!r}; its constants are {sorted(base)}")
+        base.update({k: float(v) for k, v in constants.items()})
+    return base
+
+
+def soil_loss_ratio(fvc: ArrayLike, *, cover: str = "grass", canopy_closure: ArrayLike | None = None,
+                    constants: Mapping[str, float] | None = None, data_validation: str = "raise") -> ArrayLike:
+    """CSLE soil-loss ratio SLR of one period (a half-month) for forest, shrub or grass, in [0, 1].
+
+    - ``"forest"`` (乔木林): SLR = a·exp(−b·GD) − c·exp(FVC − FVC·GD) + d, with GD the canopy
+      closure (``canopy_closure``, 0-1, required) and FVC the understory cover;
+      a = 0.44468, b = 3.20096, c = 0.04099, d = 0.025.
+    - ``"shrub"`` (灌木林): SLR = 1 / (a + b·c^(100·FVC)), a = 1.17647, b = 0.86242, c = 1.05905.
+    - ``"grass"`` (草地): SLR = 1 / (a + b·c^(100·FVC)), a = 1.25, b = 0.78845, c = 1.05968.
+
+    The equations are those of the first national water census for CSLE (Liu et al. 2002);
+    the constants are **recalled, to verify** against the census technical documents (the
+    only public copy seen, the GEE "Global Cnon-crop" script, garbles the forest constants), so
+    each is a parameter: ``constants={"a": ...}`` overrides any of them. Results are clipped to
+    [0, 1] (the defaults stay inside). ``fvc`` is a 0-1 fraction (a DataArray in 'percent' is
+    converted; NumPy values above 1 that look like percent raise). A ``halfmonth`` dimension
+    passes through, giving the 24 half-month SLR that :func:`b_factor` weights.
+    """
+    validation = _validation(data_validation)
+    k = _slr_constants(cover, constants)
+    text = ", ".join(f"{n}={v:g}" for n, v in k.items())
+    if cover == "forest":
+        if canopy_closure is None:
+            raise InputError("soil_loss_ratio(cover='forest') needs canopy_closure (郁闭度, 0-1): a number or a raster "
+                             "on the grid of fvc (fvc is then the understory cover)")
+
+        def f(x, gd):
+            return np.clip(k["a"] * np.exp(-k["b"] * gd) - k["c"] * np.exp(x - x * gd) + k["d"], 0.0, 1.0)
+
+        inputs = [("fvc", "fractional_vegetation_cover", fvc), ("canopy_closure", "canopy_closure", canopy_closure)]
+        frac = ("fvc", "canopy_closure")
+    else:
+        if canopy_closure is not None:
+            raise InputError(f"canopy_closure applies to cover='forest' only, not {cover!r}")
+
+        def f(x):
+            return np.clip(1.0 / (k["a"] + k["b"] * np.power(k["c"], 100.0 * x)), 0.0, 1.0)
+
+        inputs = [("fvc", "fractional_vegetation_cover", fvc)]
+        frac = ("fvc",)
+    return _cellwise(f, inputs, output="soil_loss_ratio", history=f"soil_loss_ratio: {cover} ({text})",
+                     references=REF_SLR, validation=validation, fraction=frac)
+
+
+# -------------------------------------------------------------------------------------- B
+
+def _share(share, tolerance: float):
+    """The erosivity share as a DataArray (halfmonth[, y, x]) or a NumPy array (24[, ...])."""
+    if isinstance(share, pd.Series):
+        share = share.to_numpy(np.float64)
+    if isinstance(share, xr.DataArray):
+        if "halfmonth" not in share.dims or share.sizes["halfmonth"] != 24:
+            raise InputError(f"erosivity_share has dims {dict(share.sizes)}; it needs a 'halfmonth' dimension of 24 "
+                             "(erosion.factors.rainfall.erosivity_share gives it), or pass a length-24 array")
+        if "halfmonth" in share.coords:
+            hm = np.asarray(share["halfmonth"].values)
+            if hm.dtype.kind in "iuf" and not np.array_equal(hm, np.arange(1, 25)):
+                raise InputError(f"erosivity_share's halfmonth coordinate is {hm.tolist()}; expected 1..24 in order "
+                                 "(half-month 1 = 1-15 January, 24 = 16-31 December)")
+        share = share.transpose("halfmonth", ...)
+        u = _units_of(share)
+        if u is not None and u != "1":
+            raise UnitsError(f"erosivity_share has units {share.attrs['units']!r}; it is a dimensionless share "
+                             "summing to 1 (divide half-month R by annual R)")
+        if share.ndim == 1:
+            share = share.drop_vars([c for c in share.coords if c != "halfmonth"])
+        return share
+    w = np.asarray(share, dtype=np.float64)
+    if w.shape[:1] != (24,):
+        raise InputError(f"erosivity_share has shape {w.shape}; expected 24 half-month shares along the first axis")
+    return w
+
+
+def _check_share_sums(w: np.ndarray, tolerance: float, validation: Validation) -> None:
+    """w is (24, n): every cell with finite shares must sum to 1 within ``tolerance``."""
+    with np.errstate(invalid="ignore"):
+        s = w.sum(axis=0)
+        bad = np.isfinite(s) & (np.abs(s - 1.0) > tolerance)
+    if bad.any():
+        _complain(f"erosivity_share: {int(bad.sum())} of {s.size} cells have half-month shares summing to "
+                  f"{float(np.min(s[bad])):.6g}..{float(np.max(s[bad])):.6g}, not 1 (tolerance {tolerance:g}). "
+                  "The shares are WR_i = R_i / R_year over the 24 half-months of the year: pass the shares, not "
+                  "half-month R, and all 24 of them.", validation)
+
+
+def _b_block(slr: np.ndarray, w: np.ndarray, tolerance: float, validation: Validation) -> np.ndarray:
+    """slr (24, ...), w (24,) or (24, ...) → B (...) float32, checking ranges and share sums."""
+    shape = slr.shape[1:]
+    v = np.ascontiguousarray(slr).reshape(24, -1)
+    if w.ndim == 1:
+        ww = np.ascontiguousarray(w, dtype=np.float64).reshape(24, 1)
+    else:
+        ww = np.ascontiguousarray(np.broadcast_to(w, slr.shape)).reshape(24, -1)
+    _check_share_sums(ww, tolerance, validation)
+    out = np.empty(v.shape[1], dtype=np.float32)
+    flags = weighted_sum(v, ww, out, 0.0, 1.0)
+    if flags & 1:
+        check_range(v, "soil_loss_ratio", validation, "slr")
+    if flags & 2:
+        with np.errstate(invalid="ignore"):
+            bad = (ww < 0) | (ww > 1)
+        _complain(f"erosivity_share: {int(bad.sum())} of {ww.size} half-month shares lie outside [0, 1] (values "
+                  f"{float(np.nanmin(ww)):g} to {float(np.nanmax(ww)):g}); shares are WR_i = R_i / R_year",
+                  validation)
+    return out.reshape(shape)
+
+
+def b_factor(slr: ArrayLike, erosivity_share, *, tolerance: float = 1e-3, data_validation: str = "raise") -> ArrayLike:
+    """CSLE biological-measure factor B = Σ_{i=1..24} SLR_i · WR_i (Liu et al. 2002).
+
+    ``slr``: the half-month soil-loss ratios (:func:`soil_loss_ratio`), a DataArray with a
+    ``halfmonth`` dimension of 24 (coordinate 1..24), or a NumPy array with the 24 half-months
+    along the first axis; a DataArray without ``halfmonth`` (or a scalar) is an SLR constant
+    over the year, and B = SLR. ``erosivity_share``: WR_i = R_i / R_year, a DataArray with
+    dimension ``halfmonth`` (1..24) and optionally the grid (per-cell shares), as
+    :func:`erosion.factors.rainfall.erosivity_share` returns it, or a plain length-24 array
+    (or pandas Series). Shares must lie in [0, 1] and sum to 1 within ``tolerance`` (per cell
+    for gridded shares, per block on dask input). NaN in any half-month gives NaN. dask input
+    stays lazy; the half-month dimension is brought into one chunk. Reference: CSLE B as
+    applied by Chang et al. (2021) ChinaXiv 202108.00091 §1.3.1.
+    """
+    validation = _validation(data_validation)
+    if not tolerance >= 0:
+        raise InputError(f"tolerance must be a non-negative number, not {tolerance!r}")
+    w = _share(erosivity_share, tolerance)
+    history = "b_factor: B = sum over 24 half-months of SLR_i * WR_i"
+
+    if not isinstance(slr, xr.DataArray):
+        kind = _kind(slr)
+        if isinstance(w, xr.DataArray):
+            if w.ndim > 1:
+                raise InputError("erosivity_share is a gridded DataArray but slr is not: pass slr as a DataArray on "
+                                 "the same grid")
+            w = w.values if w.chunks is None else w
+        if isinstance(w, xr.DataArray):  # lazy 1-D share with NumPy slr: compute 24 numbers would be implicit
+            raise InputError("erosivity_share is dask-backed but slr is a NumPy array: pass slr as a DataArray to "
+                             "stay lazy, or compute the share first (share.compute())")
+        s = np.asarray(slr, dtype=np.float64)
+        if kind == "scalar":
+            s = np.full(24, float(s))
+        elif s.shape[:1] != (24,):
+            raise InputError(f"slr has shape {s.shape}; NumPy SLR needs the 24 half-months along the first axis "
+                             "(an SLR constant over the year is B itself)")
+        if w.ndim > 1 and w.shape[1:] != s.shape[1:]:
+            raise InputError(f"erosivity_share of shape {w.shape} does not match slr of shape {s.shape}")
+        out = _b_block(s, w, tolerance, validation)
+        return float(out.reshape(())) if kind == "scalar" else out
+
+    s = _prep_da(slr, "slr")
+    u = _units_of(s)
+    if u is not None and u != "1":
+        raise UnitsError(f"slr has units {s.attrs['units']!r}; the soil-loss ratio is dimensionless")
+    if "halfmonth" not in s.dims:
+        s = s.expand_dims(halfmonth=np.arange(1, 25))
+        history += " (slr constant over the year)"
+    elif s.sizes["halfmonth"] != 24:
+        raise InputError(f"slr has {s.sizes['halfmonth']} half-months; expected 24")
+    else:
+        if "halfmonth" in s.coords and not np.array_equal(np.asarray(s["halfmonth"].values), np.arange(1, 25)):
+            raise InputError(f"slr's halfmonth coordinate is {s['halfmonth'].values.tolist()}; expected 1..24")
+    s = s.transpose("halfmonth", ...)
+    if not isinstance(w, xr.DataArray):
+        if w.ndim != 1:
+            raise InputError("a gridded erosivity_share must be a DataArray on the grid of slr")
+        w = xr.DataArray(w, dims=("halfmonth",))
+    s = s.assign_coords(halfmonth=np.arange(1, 25))
+    w = w.assign_coords(halfmonth=np.arange(1, 25))
+    if w.ndim > 1:
+        s, w = same_grid(s, w, names=["slr", "erosivity_share"])
+    if s.chunks is not None:
+        s = s.chunk({"halfmonth": -1})
+        if w.ndim > 1:
+            w = w.chunk(dict(zip(s.dims, s.chunks, strict=True)))
+    if w.chunks is not None and s.chunks is None:
+        s = s.chunk({"halfmonth": -1})
+    if w.chunks is not None:
+        w = w.chunk({"halfmonth": -1})
+
+    def block(sv, wv):
+        sv = np.moveaxis(np.asarray(sv), -1, 0)
+        wv = np.moveaxis(np.asarray(wv), -1, 0)
+        return _b_block(sv, wv, tolerance, validation)
+
+    out = xr.apply_ufunc(block, s, w, input_core_dims=[["halfmonth"], ["halfmonth"]], dask="parallelized",
+                         output_dtypes=[np.float32], keep_attrs=False)
+    template = s.isel(halfmonth=0, drop=True)
+    return finalize(out, "biological_factor", template, history, REF_B,
+                    inputs=[w] if w.ndim > 1 else [])
+
+
+# -------------------------------------------------------------------------------------- C
+
+def c_from_cover(cover: ArrayLike, *, units: str | None = None, constants: Mapping[str, float] | None = None,
+                 data_validation: str = "raise") -> ArrayLike:
+    """RUSLE C from vegetation cover c in **percent** (Cai et al. 2000):
+
+        C = 1                          c = 0
+        C = 0.6508 − 0.3436·log10(c)   0 < c ≤ 78.3 %   (capped at 1 below c ≈ 0.013 %)
+        C = 0                          c > 78.3 %
+
+    ``units``: 'percent' or '1' (a 0-1 fraction, multiplied by 100); None reads a DataArray's
+    ``units`` attribute, and otherwise takes percent **after checking the range**: when every
+    finite value lies in [0, 1] and some are fractional, the input looks like a fraction and
+    :class:`ValueRangeError` says so (per block for dask input; ``data_validation="warn"``
+    or ``units=`` relaxes it). ``constants`` overrides ``a``, ``b``, ``full_cover``.
+    """
+    validation = _validation(data_validation)
+    k = dict(CAI_CONSTANTS)
+    if constants:
+        unknown = sorted(set(constants) - set(k))
+        if unknown:
+            raise UnknownCodeError(f"unknown Cai constant(s) {unknown}; the constants are {sorted(k)}")
+        k.update({n: float(v) for n, v in constants.items()})
+    x, stated = _as_percent(cover, "cover", units)
+
+    def f(c):
+        if not stated:
+            finite = c[np.isfinite(c)]
+            if finite.size and float(finite.max()) <= 1.0 and bool(((finite > 0) & (finite < 1)).any()):
+                _complain(f"cover: all {finite.size} valid cells lie in [0, 1] (max {float(finite.max()):g}): this "
+                          "looks like a 0-1 fraction where c_from_cover expects percent (Cai et al. 2000). Pass "
+                          "units='1' (or set the DataArray's units to '1') to convert it, or units='percent' if the "
+                          "cover really is below 1 %.", validation)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mid = np.minimum(k["a"] - k["b"] * np.log10(np.where(c > 0, c, 1.0)), 1.0)
+        out = np.where(c > k["full_cover"], 0.0, np.where(c > 0, np.maximum(mid, 0.0), 1.0))
+        return np.where(np.isnan(c), np.nan, out)
+
+    return _cellwise(f, [("cover", "vegetation_cover", x)], output="cover_management_factor",
+                     history=f"c_from_cover: Cai et al. (2000), a={k['a']:g}, b={k['b']:g}, "
+                             f"full cover {k['full_cover']:g} %", references=REF_CAI, validation=validation)
+
+
+def c_from_ndvi(ndvi: ArrayLike, *, alpha: float = 2.0, beta: float = 1.0, data_validation: str = "raise") -> ArrayLike:
+    """RUSLE C from NDVI (van der Knijff et al. 1999, 2000):
+
+        C = exp[−α · NDVI / (β − NDVI)],  α = 2, β = 1 (their values for Europe)
+
+    set to 1 for NDVI ≤ 0 (no vegetation) and 0 for NDVI ≥ β, so C lies in [0, 1]. α and β
+    shape the curve and are parameters; they were set for European conditions and are
+    reported to underestimate C under tropical rainfall (Durigon et al. 2014).
+    """
+    validation = _validation(data_validation)
+    alpha, beta = float(alpha), float(beta)
+    if not (alpha > 0 and beta > 0):
+        raise InputError(f"alpha and beta must be positive, not alpha={alpha!r}, beta={beta!r}")
+
+    def f(x):
+        ratio = np.where(x < beta, x / np.where(x < beta, beta - x, 1.0), np.inf)
+        c = np.where(x <= 0, 1.0, np.exp(-alpha * ratio))
+        return np.where(np.isnan(x), np.nan, np.clip(c, 0.0, 1.0))
+
+    return _cellwise(f, [("ndvi", "ndvi", ndvi)], output="cover_management_factor",
+                     history=f"c_from_ndvi: van der Knijff et al. exp(-alpha*NDVI/(beta-NDVI)), alpha={alpha:g}, "
+                             f"beta={beta:g}", references=REF_KNIJFF, validation=validation)
+
+
+def c_from_landuse(codes: ArrayLike, *, table: str | Path | pd.DataFrame = "modis_igbp_c",
+                   nodata: float | None = None, data_validation: str = "raise") -> ArrayLike:
+    """RUSLE C from a land-use/land-cover code raster through a code table (float32).
+
+    Built-in tables: ``"modis_igbp_c"`` (MODIS IGBP classes 0-16; 255 is the products' fill
+    value: pass ``nodata=255`` or open the file masked), ``"china_lucc_c"`` (the CAS land-use
+    classification, second-level codes 11-67). Most values are **recalled, to verify**
+    (each row's ``source`` says which); a CSV path or DataFrame with the columns code,
+    name_zh, name_en, value, source replaces them (:func:`erosion.factors.tables.load_table`).
+    Codes missing from the table raise :class:`UnknownCodeError` listing them with their
+    cell counts; nodata stays NaN.
+    """
+    return tables.lookup(codes, table, output="cover_management_factor", nodata=nodata,
+                         history="c_from_landuse: C by land-use code", references="see the table's source column",
+                         data_validation=data_validation)
