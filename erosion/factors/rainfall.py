@@ -577,7 +577,7 @@ def _table(what: str, table: pd.DataFrame, *, dates=None, model="zhang2002", thr
                       columns=pd.RangeIndex(1, 25, name="halfmonth"))
     if template is None:
         return out if what == "r" else hm
-    values = out["rainfall_erosivity"].to_numpy() if what == "r" else hm.to_numpy().T
+    values = out["rainfall_erosivity"].to_numpy() if what == "r" else hm.to_numpy()
     return interpolate_stations(out["lon"].to_numpy(), out["lat"].to_numpy(), values, template,
                                 method=interpolation, stations=out, variable="rainfall_erosivity" if what == "r"
                                 else "halfmonth_erosivity", **(interpolation_options or {}))
