@@ -23,7 +23,6 @@ import math
 import operator
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xarray as xr
@@ -96,34 +95,10 @@ _FRACTION_HINT = ("they look like 0-1 fractions but percent is expected: multipl
 # plumbing
 
 
-def _flat(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A 1-D view of ``a`` broadcast to ``shape`` (no copy for full contiguous arrays or scalars)."""
-    n = int(np.prod(shape))
-    if a.shape == shape and a.flags.c_contiguous:
-        return a.reshape(-1)
-    if a.size == 1:
-        return np.broadcast_to(a.reshape(1), (n,))
-    return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
-
-
 def _threads(n_cells: int) -> int:
+    """Threads for an eager (NumPy) call: up to one per available core, each with ≥ 1 Mi cells."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, n_cells // _MIN_CELLS_PER_THREAD))
-
-
-def _run(kernel, arrays: list[np.ndarray], params: tuple, threads: int) -> tuple[np.ndarray, int]:
-    """Run a kernel over broadcast 1-D views, split over ``threads`` slices; return K and its flags."""
-    shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    flats = [_flat(a, shape) for a in arrays]
-    out = np.empty(shape, dtype=np.float32)
-    o = out.reshape(-1)
-    if threads <= 1 or o.size < 2 * _MIN_CELLS_PER_THREAD:
-        return out, int(kernel(*flats, o, *params))
-    edges = np.linspace(0, o.size, threads + 1).astype(np.int64)
-    parts = [slice(a, b) for a, b in itertools.pairwise(edges)]
-    with ThreadPoolExecutor(threads) as pool:
-        flags = pool.map(lambda s: int(kernel(*(f[s] for f in flats), o[s], *params)), parts)
-        return out, functools.reduce(operator.or_, flags, 0)
 
 
 def _is_dask(x) -> bool:
@@ -208,18 +183,20 @@ def _report_ranges(flags: int, arrays, names, variables, validation, nodata) -> 
             check_range(a, var, validation, name, nodata[j])
 
 
-def _cellwise(kernel, inputs, params_of, report, *, history: str, references: str, validation: Validation):
-    """Run a K kernel through :func:`apply_cellwise` (checks in the kernel's pass, messages on demand)."""
+def _cellwise(formula, check, n_scratch: int, inputs, params: dict, tol: float, report, *, history: str,
+              references: str, validation: Validation, normalise: bool = False):
+    """Run a K formula and its checks through :func:`apply_cellwise`; messages only when a check fires."""
     inputs = [(a, v, _mask_code_sentinel(x)) for a, v, x in inputs]
     nodata = [declared_nodata(x) for _, _, x in inputs]
     lazy = any(_is_dask(x) for _, _, x in inputs)
     names = [a for a, _, _ in inputs]
-    nan_bad = validation == "warn"
+    mark = validation == "warn"
 
     def block(*arrays):
         arrays = [np.asarray(a) for a in arrays]
         n = int(np.prod(np.broadcast_shapes(*(a.shape for a in arrays))))
-        out, flags = _run(kernel, arrays, params_of(nan_bad), 1 if lazy else _threads(n))
+        out, flags = sk.evaluate(formula, check, n_scratch, arrays, params, (tol, mark), normalise=normalise,
+                                 threads=1 if lazy else _threads(n))
         report(flags, arrays, nodata)
         if not lazy and not flags >> sk.VALID_BIT & 1:
             _all_nan(arrays, names)
@@ -293,16 +270,15 @@ def k_epic(sand: ArrayLike, silt: ArrayLike, clay: ArrayLike, organic_carbon: Ar
     names = ["sand", "silt", "clay", "organic_carbon"]
     inputs = list(zip(names, names, [sand, silt, clay, organic_carbon], strict=True))
     a, b = corr if corr is not None else (0.0, 1.0)
-
-    def params(nan_bad):
-        return (tol, bool(normalise), si, a, b, corr is not None, floor, nan_bad)
+    params = dict(si_factor=si, corr_a=a, corr_b=b, correct=corr is not None, minimum=floor)
 
     history = (f"k_epic: EPIC K (Williams 1995) x {si:g} (US to SI)"
                + (f", corrected K' = {a:g} + {b:g} K (Zhang et al. 2007)" if corr else "")
                + f", K >= {floor:g}" + (", fractions rescaled to 100 %" if normalise else ""))
     refs = REF_EPIC + "; " + REF_CONVERSION + ("; " + REF_ZHANG if corr else "")
-    return _cellwise(sk.k_epic, inputs, params, _texture_report(names, names, tol, validation), history=history,
-                     references=refs, validation=validation)
+    return _cellwise(sk.epic_block, sk.check_epic, 2, inputs, params, tol,
+                     _texture_report(names, names, tol, validation), history=history, references=refs,
+                     validation=validation, normalise=bool(normalise))
 
 
 def _class_means(limits: Sequence[float]) -> tuple[float, float, float]:
@@ -333,10 +309,11 @@ def k_gmd(sand: ArrayLike, silt: ArrayLike, clay: ArrayLike, *, texture: str = "
     names = ["sand", "silt", "clay"]
     inputs = list(zip(names, names, [sand, silt, clay], strict=True))
 
-    def params(nan_bad):
-        return (*ln_m, tol, bool(normalise), floor, nan_bad)
+    w = [0.01 * x / math.log(10.0) for x in ln_m]
+    params = dict(w_sand=w[0], w_silt=w[1], w_clay=w[2], minimum=floor)
 
-    return _cellwise(sk.k_gmd, inputs, params, _texture_report(names, names, tol, validation),
+    return _cellwise(sk.gmd_block, sk.check_gmd, 1, inputs, params, tol,
+                     _texture_report(names, names, tol, validation), normalise=bool(normalise),
                      history=f"k_gmd: AH703 eq. 3-5 from Dg of {texture} classes (class means "
                              f"{', '.join(f'{math.exp(x):.4g}' for x in ln_m)} mm)",
                      references=REF_GMD, validation=validation)
@@ -369,8 +346,7 @@ def k_nomograph(silt_vfs: ArrayLike, clay: ArrayLike, organic_matter: ArrayLike,
     variables = ["silt_very_fine_sand", "clay", "organic_matter", "soil_structure_code", "soil_permeability_code"]
     inputs = list(zip(names, variables, [silt_vfs, clay, organic_matter, structure, permeability], strict=True))
 
-    def params(nan_bad):
-        return (cap, tol, si, floor, nan_bad)
+    params = dict(om_cap=cap, si_factor=si, minimum=floor)
 
     def report(flags, arrays, nodata):
         _report_ranges(flags & 7, arrays[:3], names[:3], variables[:3], validation, nodata[:3])
@@ -391,7 +367,7 @@ def k_nomograph(silt_vfs: ArrayLike, clay: ArrayLike, organic_matter: ArrayLike,
 
     history = (f"k_nomograph: Wischmeier et al. (1971) equation, OM capped at {cap:g} %, x {si:g} (US to SI), "
                f"K >= {floor:g}")
-    return _cellwise(sk.k_nomograph, inputs, params, report, history=history,
+    return _cellwise(sk.nomograph_block, sk.check_nomograph, 1, inputs, params, tol, report, history=history,
                      references=REF_NOMOGRAPH + "; " + REF_CONVERSION, validation=validation)
 
 
