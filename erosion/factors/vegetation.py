@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import units as _units
+from .. import vocabulary
 from .._array import ArrayLike, Validation, _complain, _validation, check_range, declared_nodata, finalize, squeeze_bands
 from .._kernels.lookup import weighted_sum
 from ..errors import InputError, UnitsError, UnknownCodeError, ValueRangeError
@@ -137,6 +138,18 @@ def _check_fraction(v: np.ndarray, arg: str, variable: str, validation: Validati
     check_range(a, variable, validation, arg, nodata)
 
 
+def _same_grid(arrays: list[xr.DataArray], names: list[str]) -> list[xr.DataArray]:
+    """:func:`erosion.grid.same_grid` for rasters that may lead with a ``halfmonth`` dimension."""
+    flat = [a.isel(halfmonth=0, drop=True) if "halfmonth" in a.dims else a for a in arrays]
+    aligned = same_grid(*flat, names=names)
+    out = []
+    for a, f, g in zip(arrays, flat, aligned, strict=True):
+        if f.dims != g.dims:
+            a = a.rename(dict(zip(f.dims, g.dims, strict=True)))
+        out.append(a.assign_coords({d: g.coords[d] for d in g.dims if d in g.coords}))
+    return out
+
+
 def _kind(x) -> str:
     if isinstance(x, xr.DataArray):
         return "da"
@@ -168,8 +181,9 @@ def _cellwise(func: Callable[..., np.ndarray], inputs: Sequence[tuple[str, str, 
             x = _prep_da(x, arg)
             x = _as_fraction(x, arg) if arg in fraction else x
             u = _units_of(x)
-            if u is not None and u != "1":
-                raise UnitsError(f"{arg} has units {x.attrs['units']!r}; {var} is dimensionless ('1')")
+            want = vocabulary.get(var).units
+            if u is not None and u != _units.normalise(want):
+                raise UnitsError(f"{arg} has units {x.attrs['units']!r}; {var} is in {want!r}")
         else:
             _kind(x)
         values.append(x)
@@ -187,10 +201,11 @@ def _cellwise(func: Callable[..., np.ndarray], inputs: Sequence[tuple[str, str, 
 
     das = [v for v in values if isinstance(v, xr.DataArray)]
     if das:
-        grids = [v for v in values if isinstance(v, xr.DataArray) and v.ndim >= 2]
-        if len(grids) > 1:
-            aligned = iter(same_grid(*grids, names=[n for n, v in zip(names, values, strict=True) if v in grids]))
-            values = [next(aligned) if (isinstance(v, xr.DataArray) and v.ndim >= 2) else v for v in values]
+        at = [i for i, v in enumerate(values) if isinstance(v, xr.DataArray) and v.ndim >= 2]
+        if len(at) > 1:
+            aligned = _same_grid([values[i] for i in at], [names[i] for i in at])
+            for i, a in zip(at, aligned, strict=True):
+                values[i] = a
         out = xr.apply_ufunc(block, *values, dask="parallelized", output_dtypes=[np.float32], keep_attrs=False)
         if "halfmonth" in out.dims:
             out = out.transpose("halfmonth", ...)
@@ -489,7 +504,7 @@ def b_factor(slr: ArrayLike, erosivity_share, *, tolerance: float = 1e-3, data_v
     s = s.assign_coords(halfmonth=np.arange(1, 25))
     w = w.assign_coords(halfmonth=np.arange(1, 25))
     if w.ndim > 1:
-        s, w = same_grid(s, w, names=["slr", "erosivity_share"])
+        s, w = _same_grid([s, w], ["slr", "erosivity_share"])
     if s.chunks is not None:
         s = s.chunk({"halfmonth": -1})
         if w.ndim > 1:
@@ -518,7 +533,7 @@ def c_from_cover(cover: ArrayLike, *, units: str | None = None, constants: Mappi
     """RUSLE C from vegetation cover c in **percent** (Cai et al. 2000):
 
         C = 1                          c = 0
-        C = 0.6508 − 0.3436·log10(c)   0 < c ≤ 78.3 %   (capped at 1 below c ≈ 0.013 %)
+        C = 0.6508 − 0.3436·log10(c)   0 < c ≤ 78.3 %   (capped at 1 below c ≈ 0.096 %)
         C = 0                          c > 78.3 %
 
     ``units``: 'percent' or '1' (a 0-1 fraction, multiplied by 100); None reads a DataArray's
