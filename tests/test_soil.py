@@ -384,3 +384,26 @@ def test_dask_errors_surface_on_compute():
                     zip((sand, silt, clay, oc), ("sand", "silt", "clay", "oc"), strict=True)))
     with pytest.raises(ValueRangeError, match="1 of 16 cells do not sum"):
         lazy.compute()
+
+
+def test_float32_arithmetic_agrees_with_float64_and_threads_split():
+    # float32 inputs are computed in float32 (as the plain NumPy expression would be), others in
+    # float64; eager arrays above 2 Mi cells are split over threads
+    sand, silt, clay, oc = texture((1500, 1500), seed=7)
+    k64 = k_epic(sand, silt, clay, oc)
+    k32 = k_epic(*(v.astype(np.float32) for v in (sand, silt, clay, oc)))
+    np.testing.assert_allclose(k32, k64, rtol=2e-5, atol=1e-8)
+    one = k_epic(sand[:10], silt[:10], clay[:10], oc[:10])
+    np.testing.assert_array_equal(one, k64[:10])
+    clay[-1, -1] += 5.0   # in the last thread's slice
+    with pytest.raises(ValueRangeError, match="1 of 2250000 cells do not sum"):
+        k_epic(sand, silt, clay, oc)
+
+
+def test_percent_spellings_on_dataarrays():
+    sand, silt, clay, oc = texture((3, 4))
+    das = [raster(v, n, units=u) for v, n, u in zip((sand, silt, clay, oc), ("sand", "silt", "clay", "oc"),
+                                                     ("%", "percent", "%", "percent"), strict=True)]
+    np.testing.assert_array_equal(k_epic(*das).values, k_epic(sand, silt, clay, oc))
+    with pytest.raises(UnitsError, match="cannot be converted"):
+        k_epic(das[0], das[1], das[2], raster(oc * 10, "oc", units="g kg-1"))
