@@ -66,6 +66,8 @@ def t_factor(codes: ArrayLike, *, table: str | Path | pd.DataFrame = "tillage_me
         out.attrs = dict(t.attrs)
         out.attrs["history"] = t.attrs["history"] + "; T = 1 off cropland (cropland mask)"
         out.encoding = dict(t.encoding)
+        if "spatial_ref" in t.coords:  # xr.where drops the grid mapping's attributes
+            out = out.assign_coords(spatial_ref=t.coords["spatial_ref"])
         return out.rename(t.name)
     c = np.asarray(cropland, dtype=np.float64)
     tv = np.asarray(t, dtype=np.float32)
