@@ -413,6 +413,13 @@ def test_negative_rain_is_refused_with_a_count():
         rf.storm_erosivity(_series({3: -1.0}))
 
 
+def test_implausible_daily_rain_is_refused():
+    """GHCN-Daily stores tenths of mm: a 250 mm day read as 2500 is caught (vocabulary: ≤ 2000 mm/day)."""
+    x, days = _year({3: 2500.0, 4: 30.0})
+    with pytest.raises(ValueRangeError, match="exceed 2000 mm"):
+        rf.r_factor_daily(x, dates=days)
+
+
 def test_missing_days_policy():
     x, days = _year({3: 20.0, 40: 30.0})
     x[[100, 101, 102]] = np.nan

@@ -3,7 +3,7 @@
 Both kernels stream once over one block of daily rain laid out as (days, cells), C order, so
 the inner loop walks contiguous cells of one day. They accumulate into small per-cell outputs
 (a few float64 per cell), which is what keeps the chunked computation bounded by the block
-size: a dask block of ``ct`` days and ``n`` cells yields 5·n (statistics) or 24·n (half-month
+size: a dask block of ``ct`` days and ``n`` cells yields 6·n (statistics) or 24·n (half-month
 sums) numbers, whatever ``ct`` is.
 """
 
@@ -15,22 +15,23 @@ import numpy as np
 from numba import njit
 
 #: Channels of the statistics kernel.
-SUM_EROSIVE, N_EROSIVE, YEARS, N_MISSING, N_NEGATIVE = 0, 1, 2, 3, 4
-N_STATS = 5
+SUM_EROSIVE, N_EROSIVE, YEARS, N_MISSING, N_NEGATIVE, N_ABOVE = 0, 1, 2, 3, 4, 5
+N_STATS = 6
 
 #: Missing-value modes of the statistics kernel.
 MISSING_COUNT, MISSING_ZERO, MISSING_SKIP = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
-def daily_statistics(rain, year_weight, threshold, mode):
+def daily_statistics(rain, year_weight, threshold, mode, upper):
     """Per-cell sums over the days of one block.
 
     ``rain`` (days, cells); ``year_weight[t]`` = 1 / (days in the year of day t). Returns
-    (5, cells) float64: the rain of erosive days (≥ ``threshold``), their number, the years
-    observed (Σ of ``year_weight`` over the days that count), missing (NaN) days and negative
-    days. ``mode``: MISSING_COUNT and MISSING_ZERO count every day in the years observed
-    (a NaN day is then a dry day), MISSING_SKIP only the days with data.
+    (6, cells) float64: the rain of erosive days (≥ ``threshold``), their number, the years
+    observed (Σ of ``year_weight`` over the days that count), missing (NaN) days, negative
+    days and days above ``upper`` (mm; implausible, likely wrong units). ``mode``:
+    MISSING_COUNT and MISSING_ZERO count every day in the years observed (a NaN day is then a
+    dry day), MISSING_SKIP only the days with data.
     """
     nt, n = rain.shape
     out = np.zeros((N_STATS, n), dtype=np.float64)
@@ -49,6 +50,8 @@ def daily_statistics(rain, year_weight, threshold, mode):
             elif d >= threshold:
                 out[SUM_EROSIVE, c] += d
                 out[N_EROSIVE, c] += 1.0
+                if d > upper:
+                    out[N_ABOVE, c] += 1.0
     return out
 
 

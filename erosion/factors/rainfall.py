@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import units as _units
+from .. import vocabulary
 from .._array import ArrayLike, Validation, _validation, apply_cellwise, finalize
 from .._kernels import rainfall as _k
 from ..errors import InputError, UnitsError, UnknownCodeError, ValueRangeError
@@ -238,7 +239,9 @@ def _as_2d(block: np.ndarray) -> np.ndarray:
 
 
 def _stats_block(block, weight, threshold, mode):
-    out = _k.daily_statistics(_as_2d(block), np.ascontiguousarray(weight).reshape(-1), threshold, mode)
+    upper = vocabulary.get("daily_precipitation").valid_max
+    out = _k.daily_statistics(_as_2d(block), np.ascontiguousarray(weight).reshape(-1), threshold, mode,
+                              np.inf if upper is None else float(upper))
     return out.reshape((1, _k.N_STATS, *block.shape[1:]))
 
 
@@ -259,6 +262,12 @@ def _check_stats(stats, missing: str, gap_days: int, arg: str, where: str = ""):
         raise ValueRangeError(f"{arg}: {int(neg.sum())} day-values are negative, in {int(np.count_nonzero(neg))} "
                               f"cells{where}; rain cannot be negative: mask the nodata sentinel (da.where(da >= 0)) "
                               "and choose a missing= policy for the masked days")
+    high = np.asarray(stats[_k.N_ABOVE])
+    if high.any():
+        upper = vocabulary.get("daily_precipitation").valid_max
+        raise ValueRangeError(f"{arg}: {int(high.sum())} day-values exceed {upper:g} mm, in "
+                              f"{int(np.count_nonzero(high))} cells{where}: no day holds that much rain. Check the "
+                              "units (GHCN-Daily stores tenths of mm: divide by 10) and mask nodata sentinels")
     if missing == "raise" and nan.any():
         raise InputError(f"{arg}: {int(nan.sum())} day-values are missing (NaN, or one of {gap_days} dates absent "
                          f"from the record) in {int(np.count_nonzero(nan))} cells{where}; choose missing='zero' "
@@ -558,13 +567,10 @@ def _table(what: str, table: pd.DataFrame, *, dates=None, model="zhang2002", thr
         lon, lat = g[names["lon"]].iloc[0], g[names["lat"]].iloc[0]
         if g[names["lon"]].nunique() > 1 or g[names["lat"]].nunique() > 1:
             raise InputError(f"station {sid!r} has more than one location in the table; one lon/lat per station")
-        try:
-            d = _as_daily(g[names["rain"]].to_numpy(dtype=np.float64), pd.to_datetime(g[names["date"]]).to_numpy(),
-                          time_dim, "raise", arg=f"station {sid!r}")
-            means, stats, a, b = _halfmonth_means(d, model, coefficients, threshold, missing, p_d12, p_y12, alpha,
-                                                  beta, f"station {sid!r}")
-        except InputError as e:
-            raise type(e)(f"{e}") from None
+        d = _as_daily(g[names["rain"]].to_numpy(dtype=np.float64), pd.to_datetime(g[names["date"]]).to_numpy(),
+                      time_dim, "raise", arg=f"station {sid!r}")
+        means, stats, a, b = _halfmonth_means(d, model, coefficients, threshold, missing, p_d12, p_y12, alpha,
+                                              beta, f"station {sid!r}")
         rows.append({"station": sid, "lon": float(lon), "lat": float(lat), "years": float(stats[_k.YEARS]),
                      "erosive_days": int(stats[_k.N_EROSIVE]), "missing_days": int(stats[_k.N_MISSING]),
                      "p_d12": float(stats[_k.SUM_EROSIVE] / stats[_k.N_EROSIVE]) if stats[_k.N_EROSIVE] else np.nan,
