@@ -240,6 +240,7 @@ def test_grid_output_contract():
     spec = vocabulary.get("rainfall_erosivity")
     assert R.name == "rainfall_erosivity" and R.attrs["units"] == spec.units and R.dtype == np.float32
     assert R.rio.crs == da.rio.crs and R.dims == ("y", "x")
+    assert R.rio.transform() == da.isel(time=0).rio.transform()
     assert "Zhang" in R.attrs["references"]
     hm = rf.halfmonth_erosivity(da)
     assert hm.attrs["units"] == vocabulary.get("halfmonth_erosivity").units
@@ -247,6 +248,33 @@ def test_grid_output_contract():
     # every cell equals the 1-D path on its own series
     one = rf.r_factor_daily(da.isel(y=2, x=3).values, dates=da["time"].values)
     assert float(R.isel(y=2, x=3)) == pytest.approx(one, rel=1e-6)
+
+
+def test_chunked_input_is_read_twice_never_held_and_not_computed_early():
+    """Memory bounded by the chunk size: pass 2 re-reads each input block (a cloned graph) instead of
+    holding the whole record between the passes; nothing is read before .compute()."""
+    import threading
+
+    reads: dict[tuple, int] = {}
+    lock = threading.Lock()
+    base = np.random.default_rng(8).gamma(0.35, 14.0, (200, 4, 5))
+
+    def make(block_info=None):
+        loc = tuple(block_info[None]["chunk-location"])
+        with lock:
+            reads[loc] = reads.get(loc, 0) + 1
+        shape = block_info[None]["chunk-shape"]
+        return np.roll(base, loc[0], axis=0)[: shape[0], : shape[1], : shape[2]].copy()
+
+    data = dsa.map_blocks(make, dtype=np.float64, chunks=((200,) * 4, (4, 4), (5, 5)))
+    da = xr.DataArray(data, dims=("time", "y", "x"), attrs={"units": "mm"},
+                      coords={"time": pd.date_range("2001-01-01", periods=800), "y": np.arange(8.0), "x": np.arange(10.0)})
+    R = rf.r_factor_daily(da)
+    assert reads == {}
+    R.compute()
+    assert len(reads) == 16 and set(reads.values()) == {2}
+    eager = rf.r_factor_daily(da.compute())
+    np.testing.assert_allclose(R.values, eager.values, rtol=1e-6)
 
 
 def test_lazy_bad_values_raise_when_computed_not_before():
