@@ -407,3 +407,34 @@ def test_percent_spellings_on_dataarrays():
     np.testing.assert_array_equal(k_epic(*das).values, k_epic(sand, silt, clay, oc))
     with pytest.raises(UnitsError, match="cannot be converted"):
         k_epic(das[0], das[1], das[2], raster(oc * 10, "oc", units="g kg-1"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 15), st.integers(0, 10_000))
+def test_chunking_invariance(cy, cx, seed):
+    sand, silt, clay, oc = texture((12, 15), seed=seed)
+    chunks = {"y": cy, "x": cx}
+    das = [raster(v, n, chunks=chunks) for v, n in zip((sand, silt, clay, oc), ("sand", "silt", "clay", "oc"),
+                                                         strict=True)]
+    np.testing.assert_array_equal(k_epic(*das).values, k_epic(sand, silt, clay, oc))
+    np.testing.assert_array_equal(k_gmd(*das[:3]).values, k_gmd(sand, silt, clay))
+    np.testing.assert_array_equal(convert_texture(das[:3], "isss")[1].values,
+                                  convert_texture((sand, silt, clay), "isss")[1])
+
+
+def test_public_code_pitfalls_are_not_reproduced():
+    # methods.md §12: CRAN soilassessment uses -5.41 in f_hisand and swaps the nomograph's
+    # structure and permeability terms; HaixuHe/Soil-china writes SN1 = (1 - SAN)/100.
+    san, sil, cla, c = 85.0, 10.0, 5.0, 1.0   # a loamy sand: f_hisand matters
+
+    def epic(b, sn1):
+        return 0.1317 * ((0.2 + 0.3 * math.exp(-0.0256 * san * (1 - sil / 100))) * (sil / (cla + sil)) ** 0.3
+                         * (1 - 0.25 * c / (c + math.exp(3.72 - 2.95 * c)))
+                         * (1 - 0.7 * sn1 / (sn1 + math.exp(b + 22.9 * sn1))))
+
+    k = k_epic(san, sil, cla, c)
+    assert k == pytest.approx(epic(-5.51, 1 - san / 100), rel=1e-6)
+    assert abs(k - epic(-5.41, 1 - san / 100)) > 1e-4
+    assert abs(k - epic(-5.51, (1 - san) / 100)) > 1e-4
+    swapped = (2.1e-4 * (50 * 80) ** 1.14 * (12 - 2) + 3.25 * (4 - 2) + 2.5 * (1 - 3)) / 100 * 0.1317
+    assert abs(k_nomograph(50.0, 20.0, 2.0, 1, 4) - swapped) > 1e-3
