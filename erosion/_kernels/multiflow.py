@@ -46,6 +46,26 @@ def contour_length(k, dx, dy):
 
 
 @njit(cache=True, nogil=True)
+def _fill_window(z, i, j, w):
+    """The 8 neighbours of (i, j) in D8 order into ``w``: read directly on interior cells whose
+    neighbours are all valid (what :func:`terrain._window` returns there, without its two
+    allocations per cell), else :func:`terrain._window`'s extrapolated values."""
+    ny, nx = z.shape
+    if 0 < i < ny - 1 and 0 < j < nx - 1:
+        ok = True
+        for k in range(8):
+            v = z[i + _DI[k], j + _DJ[k]]
+            w[k] = v
+            if not math.isfinite(v):
+                ok = False
+        if ok:
+            return
+    e = _window(z, i, j)
+    for k in range(8):
+        w[k] = e[k]
+
+
+@njit(cache=True, nogil=True)
 def dinf_angle(z, dx, dy):
     """D∞ flow angle (Tarboton 1997), radians counter-clockwise from east, float32.
 
@@ -57,24 +77,35 @@ def dinf_angle(z, dx, dy):
     """
     ny, nx = z.shape
     out = np.empty((ny, nx), dtype=np.float32)
+    w = np.empty(8, dtype=np.float64)
+    pdx = np.nan
+    pdy = np.nan
+    rmax_ew = 0.0
+    rmax_ns = 0.0
     for i in range(ny):
         for j in range(nx):
             e0 = z[i, j]
             if not math.isfinite(e0):
                 out[i, j] = np.nan
                 continue
-            w = _window(z, i, j)
+            _fill_window(z, i, j, w)
+            if dx[i, j] != pdx or dy[i, j] != pdy:  # cell sizes change per row at most
+                pdx = dx[i, j]
+                pdy = dy[i, j]
+                rmax_ew = math.atan2(pdy, pdx)
+                rmax_ns = math.atan2(pdx, pdy)
             best = 0.0
             angle = -1.0
             for f in range(8):
                 card = _FACET_CARD[f]
-                d1 = dx[i, j] if card % 4 == 0 else dy[i, j]  # E/W: dx; N/S: dy
-                d2 = dy[i, j] if card % 4 == 0 else dx[i, j]
+                ew = card % 4 == 0
+                d1 = pdx if ew else pdy  # E/W: dx; N/S: dy
+                d2 = pdy if ew else pdx
                 e1 = w[card]
                 e2 = w[_FACET_DIAG[f]]
                 s1 = (e0 - e1) / d1
                 s2 = (e1 - e2) / d2
-                rmax = math.atan2(d2, d1)
+                rmax = rmax_ew if ew else rmax_ns
                 r = math.atan2(s2, s1) if (s1 != 0.0 or s2 != 0.0) else 0.0
                 if r < 0.0:
                     r = 0.0
@@ -106,22 +137,35 @@ def mfd_fractions(z, dx, dy, exponent, quinn):
     out = np.empty((8, ny, nx), dtype=np.float32)
     tan = np.empty(8, dtype=np.float64)
     wk = np.empty(8, dtype=np.float64)
+    w = np.empty(8, dtype=np.float64)
+    step = np.empty(8, dtype=np.float64)  # _step and contour_length, recomputed when dx, dy change
+    length = np.ones(8, dtype=np.float64)
+    pdx = np.nan
+    pdy = np.nan
     for i in range(ny):
         for j in range(nx):
             zc = z[i, j]
             if not math.isfinite(zc):
-                out[:, i, j] = np.nan
+                for k in range(8):
+                    out[k, i, j] = np.nan
                 continue
-            w = _window(z, i, j)
+            if dx[i, j] != pdx or dy[i, j] != pdy:
+                pdx = dx[i, j]
+                pdy = dy[i, j]
+                for k in range(8):
+                    step[k] = _step(k, pdx, pdy)
+                    if quinn:
+                        length[k] = contour_length(k, pdx, pdy)
+            _fill_window(z, i, j, w)
             steepest = 0.0
             for k in range(8):
-                tan[k] = (zc - w[k]) / _step(k, dx[i, j], dy[i, j])
+                tan[k] = (zc - w[k]) / step[k]
                 steepest = max(steepest, tan[k])
             total = 0.0
             for k in range(8):
                 wk[k] = 0.0
                 if tan[k] > 0.0:
-                    wk[k] = (tan[k] / steepest) ** exponent * (contour_length(k, dx[i, j], dy[i, j]) if quinn else 1.0)
+                    wk[k] = (tan[k] / steepest) ** exponent * length[k]
                     total += wk[k]
             for k in range(8):
                 out[k, i, j] = wk[k] / total if total > 0.0 else 0.0
@@ -141,6 +185,8 @@ def dinf_fractions(angle, dx, dy):
     ny, nx = angle.shape
     out = np.zeros((8, ny, nx), dtype=np.float64)
     phi = np.empty(9, dtype=np.float64)
+    pdx = np.nan
+    pdy = np.nan
     bad = 0
     for i in range(ny):
         for j in range(nx):
@@ -157,11 +203,14 @@ def dinf_fractions(angle, dx, dy):
                 continue
             if a >= TWO_PI:
                 a -= TWO_PI
-            diag = math.atan2(dy[i, j], dx[i, j])
-            for q in range(4):
-                phi[2 * q] = q * 0.5 * math.pi
-                phi[2 * q + 1] = q * 0.5 * math.pi + (diag if q % 2 == 0 else 0.5 * math.pi - diag)
-            phi[8] = TWO_PI
+            if dx[i, j] != pdx or dy[i, j] != pdy:  # cell sizes change per row at most
+                pdx = dx[i, j]
+                pdy = dy[i, j]
+                diag = math.atan2(pdy, pdx)
+                for q in range(4):
+                    phi[2 * q] = q * 0.5 * math.pi
+                    phi[2 * q + 1] = q * 0.5 * math.pi + (diag if q % 2 == 0 else 0.5 * math.pi - diag)
+                phi[8] = TWO_PI
             s = 0
             while s < 7 and a >= phi[s + 1]:
                 s += 1
@@ -184,66 +233,106 @@ def accumulate(frac, contrib):
     renormalised to sum to 1 (they may be stored in float32); the share toward a neighbour off
     the grid or in nodata leaves the grid. ``contrib`` NaN counts as 0. Returns
     ``(acc, complete)``; ``complete`` is False when the fractions contain a loop.
+
+    The fractions are read in two row-order passes; the traversal then follows a bit mask of
+    each cell's receivers (1 byte per cell) and reads a fraction only where it is positive.
     """
     _, ny, nx = frac.shape
     n = ny * nx
-    valid = np.zeros(n, dtype=np.bool_)
     total = np.zeros(n, dtype=np.float64)
     acc = np.full(n, np.nan, dtype=np.float64)
+    out = np.zeros(n, dtype=np.uint8)  # bit k: a positive fraction toward direction k, in the grid
+    valid = np.zeros(n, dtype=np.bool_)
     for i in range(ny):
         for j in range(nx):
             c = i * nx + j
             ok = True
+            bits = 0
+            t = 0.0
             for k in range(8):
                 f = frac[k, i, j]
                 if not math.isfinite(f):
                     ok = False
                 elif f > 0.0:
-                    total[c] += f
-            valid[c] = ok
+                    t += f
+                    ni = i + _DI[k]
+                    nj = j + _DJ[k]
+                    if 0 <= ni < ny and 0 <= nj < nx:
+                        bits |= 1 << k
             if ok:
+                valid[c] = True
+                total[c] = t
+                out[c] = bits
                 v = contrib[i, j]
                 acc[c] = v if math.isfinite(v) else 0.0
-    indeg = np.zeros(n, dtype=np.int64)
-    for i in range(ny):
-        for j in range(nx):
-            if not valid[i * nx + j]:
-                continue
-            for k in range(8):
-                ni = i + _DI[k]
-                nj = j + _DJ[k]
-                if frac[k, i, j] > 0.0 and 0 <= ni < ny and 0 <= nj < nx and valid[ni * nx + nj]:
-                    indeg[ni * nx + nj] += 1
-    queue = np.empty(n, dtype=np.int64)
-    tail = 0
+    indeg = np.zeros(n, dtype=np.uint8)
+    offset = np.empty(8, dtype=np.int64)
+    for k in range(8):
+        offset[k] = _DI[k] * nx + _DJ[k]
     nvalid = 0
     for c in range(n):
-        if valid[c]:
-            nvalid += 1
-            if indeg[c] == 0:
-                queue[tail] = c
-                tail += 1
+        if not valid[c]:
+            continue
+        nvalid += 1
+        bits = np.int64(out[c])
+        for k in range(8):
+            if bits >> k & 1:
+                d = c + offset[k]
+                if valid[d]:
+                    indeg[d] += 1
+                else:
+                    bits ^= 1 << k  # the share toward nodata leaves the grid
+        out[c] = bits
+    queue = np.empty(n, dtype=np.int64)
+    tail = 0
+    for c in range(n):
+        if valid[c] and indeg[c] == 0:
+            queue[tail] = c
+            tail += 1
     head = 0
     while head < tail:
         u = queue[head]
         head += 1
+        bits = np.int64(out[u])
+        if bits == 0:
+            continue
         i = u // nx
         j = u - i * nx
+        a = acc[u]
+        t = total[u]
         for k in range(8):
-            f = frac[k, i, j]
-            ni = i + _DI[k]
-            nj = j + _DJ[k]
-            if not (f > 0.0 and 0 <= ni < ny and 0 <= nj < nx):
-                continue
-            d = ni * nx + nj
-            if not valid[d]:
-                continue
-            acc[d] += acc[u] * (f / total[u])
-            indeg[d] -= 1
-            if indeg[d] == 0:
-                queue[tail] = d
-                tail += 1
+            if bits >> k & 1:
+                d = u + offset[k]
+                acc[d] += a * (frac[k, i, j] / t)
+                indeg[d] -= 1
+                if indeg[d] == 0:
+                    queue[tail] = d
+                    tail += 1
     return acc.reshape((ny, nx)), head == nvalid
+
+
+_F32_MAX_FRACTION = np.float32(1.0 + 1e-6)
+_F32_ONE = np.float32(1.0)
+_F32_SUM_TOLERANCE = np.float32(1e-3)
+
+
+@njit(cache=True, nogil=True)
+def fractions_ok(frac):
+    """Whether MFD fractions (8, ny, nx) lie in [0, 1 + 1e-6] or are NaN, and sum (in float32,
+    in direction order) to 1 within 1e-3 on each cell with a positive finite sum. One pass,
+    no temporaries; comparisons in float32 as NumPy makes them for float32 input."""
+    _, ny, nx = frac.shape
+    for i in range(ny):
+        for j in range(nx):
+            t = np.float32(0.0)
+            for k in range(8):
+                f = np.float32(frac[k, i, j])
+                if not (math.isnan(f) or (f >= 0 and f <= _F32_MAX_FRACTION)):
+                    return False
+                t += f
+            if math.isfinite(t) and t > 0 and abs(t - _F32_ONE) > _F32_SUM_TOLERANCE:
+                return False
+    return True
 
 
 @njit(cache=True, nogil=True)

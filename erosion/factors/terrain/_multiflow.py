@@ -217,8 +217,12 @@ def accumulate(routing, fd, area, dx, dy, weights, sca: bool, quinn_width: bool,
 
 
 def _check_fractions(frac):
-    ok = np.isnan(frac) | ((frac >= 0) & (frac <= 1 + 1e-6))
-    total = frac.sum(axis=0)
-    if not ok.all() or np.any(np.isfinite(total) & (total > 0) & (np.abs(total - 1) > 1e-3)):
+    if frac.dtype == np.float32:  # flow_direction's output: one compiled pass, no temporaries
+        ok = mk.fractions_ok(frac)
+    else:
+        total = frac.sum(axis=0)
+        ok = (np.isnan(frac) | ((frac >= 0) & (frac <= 1 + 1e-6))).all() and not np.any(
+            np.isfinite(total) & (total > 0) & (np.abs(total - 1) > 1e-3))
+    if not ok:
         raise InputError("MFD fractions must lie in [0, 1] and sum to 1 (or 0 where nothing drains) on each cell; "
                          "compute them with flow_direction(dem, routing='mfd')")
