@@ -114,7 +114,7 @@ def main() -> None:
     ours, dt_e, peak_e = staged(lambda: r_factor_daily(sub))
     rate_eager = cd_sub / dt_e
     print(f"r_factor_daily eager   : {dt_e:8.2f} s  {rate_eager / 1e6:9.1f} M cell·days/s  "
-          f"peak traced {peak_e / 2**20:8.1f} MiB ({peak_e / sub.nbytes:.1f}x its input) on {a.numpy_size}² cells")
+          f"peak traced {peak_e / 2**20:8.1f} MiB ({peak_e / sub.nbytes:.2f}x its input) on {a.numpy_size}² cells")
     diff = float(np.nanmax(np.abs(ours.values - plain.values) / np.maximum(np.abs(plain.values), 1e-9)))
     print(f"agreement on the subset: max relative difference {diff:.2e}")
     print(f"ratio chunked/plain per cell·day: {rate_chunked / rate_plain:.1f}x ; eager/plain: "
