@@ -371,8 +371,20 @@ def test_event_erosivity_grid_into_csle():
     np.testing.assert_allclose(lazy.values, ev.values, rtol=1e-6)
     loss = erosion.csle(ev.values.astype(np.float64), 0.03, 2.0, 0.2, 1.0, 1.0)
     assert loss[0, 0] == pytest.approx(a * 150.0 ** b * 0.03 * 2.0 * 0.2, rel=1e-5)
-    inches = rf.event_erosivity(rain.assign_attrs(units="in") / 25.4, alpha=a, beta=b)
+    inches = rf.event_erosivity((rain / 25.4).assign_attrs(units="in"), alpha=a, beta=b)
     np.testing.assert_allclose(inches.values, ev.values, rtol=1e-5)
+    # as R, a DataArray goes straight into csle: A is the soil loss of this one event (t hm-2)
+    as_r = rf.event_erosivity(rain, p_d12=25.0, p_y12=500.0, as_r=True)
+    assert as_r.name == "rainfall_erosivity" and as_r.attrs["erosivity_period"] == "one event"
+    A = erosion.csle(as_r, 0.03, 2.0, 0.2, 1.0, 1.0)
+    assert float(A[0, 0]) == pytest.approx(a * 150.0 ** b * 0.03 * 2.0 * 0.2, rel=1e-5)
+    # a storm's EI30 spread over a grid
+    storm = rf.event_erosivity(ei30=1234.5, template=rain)
+    assert storm.name == "event_erosivity" and float(storm.max()) == pytest.approx(1234.5)
+    with pytest.raises(InputError, match="not both"):
+        rf.event_erosivity(rain, ei30=10.0)
+    with pytest.raises(InputError, match="alpha and beta"):
+        rf.event_erosivity(rain)
 
 
 # --------------------------------------------------------------------------------- real data

@@ -488,17 +488,39 @@ def erosivity_share(halfmonth: ArrayLike | pd.Series | pd.DataFrame | None = Non
 
 # ---------------------------------------------------------------------------------- one event
 
-def event_erosivity(rain: ArrayLike, *, alpha: ArrayLike | None = None, beta: ArrayLike | None = None,
-                    p_d12: ArrayLike | None = None, p_y12: ArrayLike | None = None, threshold: float = 12.0,
-                    coefficients: Mapping | None = None, data_validation: Validation = "raise") -> ArrayLike:
-    """Erosivity of one rain day (MJ·mm·hm⁻²·h⁻¹): ``α · D^β`` for D ≥ threshold, else 0.
+def event_erosivity(rain: ArrayLike | None = None, *, alpha: ArrayLike | None = None,
+                    beta: ArrayLike | None = None, p_d12: ArrayLike | None = None, p_y12: ArrayLike | None = None,
+                    threshold: float = 12.0, ei30: ArrayLike | None = None, template: xr.DataArray | None = None,
+                    coefficients: Mapping | None = None, as_r: bool = False,
+                    data_validation: Validation = "raise") -> ArrayLike:
+    """Erosivity of one event (MJ·mm·hm⁻²·h⁻¹), as a grid for the soil loss of that event.
 
-    The daily term of Zhang, Xie & Liu (2002): α and β given (e.g. from a station's
-    calibration), or computed from the long-term ``p_d12`` and ``p_y12`` (grids or scalars) by
-    :func:`zhang_parameters`. ``rain``: the day's rain (mm) as scalar, array or DataArray
-    (units converted). With the EI30 of a storm use :func:`storm_erosivity`. The result, given
-    as R to :func:`erosion.csle`, yields the soil loss of that one event (t·hm⁻²).
+    - From one day's rain D (mm): the daily term of Zhang, Xie & Liu (2002), ``α · D^β`` for
+      D ≥ ``threshold`` (12 mm), else 0; α and β given (a station's calibration), or from the
+      long-term ``p_d12`` and ``p_y12`` (grids or scalars) by :func:`zhang_parameters`.
+    - From a storm's EI30 (``ei30=``, e.g. a row of :func:`storm_erosivity`; Renard et al.
+      1997): the value itself, spread over ``template`` when it is a scalar.
+
+    ``rain`` as scalar, array or DataArray (units converted; dask stays lazy). With
+    ``as_r=True`` the result is labelled ``rainfall_erosivity`` in R's units so that
+    :func:`erosion.csle` takes it; the product is then the soil loss of this one event in
+    t·hm⁻² (not per year), as its ``erosivity_period`` attribute says.
     """
+    if ei30 is not None:
+        if rain is not None:
+            raise InputError("event_erosivity takes either rain (daily model) or ei30 (a storm), not both")
+        value = ei30
+        if template is not None and np.ndim(ei30) == 0 and not isinstance(ei30, xr.DataArray):
+            value = xr.full_like(template, float(ei30), dtype=np.float32).assign_attrs(units="MJ mm hm-2 h-1")
+        if isinstance(value, xr.DataArray):
+            if value.attrs.get("units") not in (None, "MJ mm hm-2 h-1"):
+                raise UnitsError(f"ei30 has units {value.attrs['units']!r}; expected 'MJ mm hm-2 h-1' (EI30 of one storm)")
+            out = finalize(value.astype(np.float32), "event_erosivity", value, "event_erosivity(ei30)", REF_AH703)
+        else:
+            out = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
+        return _as_r(out, as_r)
+    if rain is None:
+        raise InputError("event_erosivity needs the day's rain (rain=) or a storm's EI30 (ei30=)")
     if alpha is None or beta is None:
         if p_d12 is None or p_y12 is None:
             raise InputError("event_erosivity needs alpha and beta, or the long-term p_d12 and p_y12 of the place")
@@ -509,14 +531,24 @@ def event_erosivity(rain: ArrayLike, *, alpha: ArrayLike | None = None, beta: Ar
     if isinstance(rain, xr.DataArray):
         factor = _depth_factor(rain.attrs.get("units"), "rain", _validation(data_validation))
         if factor != 1.0:
-            rain = (rain * factor).assign_attrs(units="mm")
+            rain = rain * factor
         rain = rain.assign_attrs(units="mm")
 
     def kernel(d, a, b):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(d >= thr, a * np.power(np.where(d >= thr, d, 1.0), b), np.where(np.isnan(d), np.nan, 0.0))
 
-    return _event(kernel, rain, alpha, beta, thr, data_validation)
+    return _as_r(_event(kernel, rain, alpha, beta, thr, data_validation), as_r)
+
+
+def _as_r(out, as_r: bool):
+    """An event's erosivity relabelled as R for erosion.csle (one event, not a year)."""
+    if not as_r or not isinstance(out, xr.DataArray):
+        return out
+    note = ("the erosivity of one event, labelled as R so that erosion.csle gives the soil loss of this event in "
+            "t hm-2 (not per year)")
+    return finalize(out, "rainfall_erosivity", out, "event_erosivity(as_r=True): " + note,
+                    out.attrs.get("references"), extra_attrs={"erosivity_period": "one event"})
 
 
 def _event(kernel, rain, alpha, beta, thr, validation):
