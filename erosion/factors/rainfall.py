@@ -58,6 +58,10 @@ __all__ = [
 ]
 
 Missing = Literal["raise", "zero", "skip"]
+#: What the daily functions take: a (time, ...) DataArray, a NumPy array with dates, a Series, a station table.
+DailyInput = xr.DataArray | np.ndarray | pd.Series | pd.DataFrame
+#: What they return: the input's kind (a DataFrame per station for a table, a DataArray with a template).
+DailyOutput = xr.DataArray | np.ndarray | pd.Series | pd.DataFrame | float
 Model = Literal["zhang2002", "xie2016"]
 
 #: Zhang, Xie & Liu (2002) constants: β = b0 + bd/P_d12 + by/P_y12, α = a0·β^ae, threshold (mm).
@@ -388,13 +392,14 @@ def _wrap(values, d: _Daily, variable: str, history: str, references: str, halfm
     return values
 
 
-def halfmonth_erosivity(daily_precip, *, dates=None, model: Model = "zhang2002", threshold: float | None = None,
+def halfmonth_erosivity(daily_precip: DailyInput, *, dates=None, model: Model = "zhang2002",
+                        threshold: float | None = None,
                         missing: Missing = "raise", p_d12: ArrayLike | None = None, p_y12: ArrayLike | None = None,
                         alpha: ArrayLike | None = None, beta: ArrayLike | None = None,
                         coefficients: Mapping | None = None, time_dim: str = "time",
                         data_validation: Validation = "raise", columns: Mapping[str, str] | None = None,
                         template: xr.DataArray | None = None, interpolation: str = "idw",
-                        interpolation_options: Mapping | None = None):
+                        interpolation_options: Mapping | None = None) -> DailyOutput:
     """Mean erosivity of each of the 24 half-months (MJ·mm·hm⁻²·h⁻¹), from daily rain (mm).
 
     Zhang, Xie & Liu (2002): ``M_i = α Σ_{j ∈ i, D_j ≥ 12} D_j^β`` with
@@ -422,13 +427,14 @@ def halfmonth_erosivity(daily_precip, *, dates=None, model: Model = "zhang2002",
                  True, time_dim)
 
 
-def r_factor_daily(daily_precip, *, dates=None, model: Model = "zhang2002", threshold: float | None = None,
+def r_factor_daily(daily_precip: DailyInput, *, dates=None, model: Model = "zhang2002",
+                   threshold: float | None = None,
                    missing: Missing = "raise", p_d12: ArrayLike | None = None, p_y12: ArrayLike | None = None,
                    alpha: ArrayLike | None = None, beta: ArrayLike | None = None,
                    coefficients: Mapping | None = None, time_dim: str = "time",
                    data_validation: Validation = "raise", columns: Mapping[str, str] | None = None,
                    template: xr.DataArray | None = None, interpolation: str = "idw",
-                   interpolation_options: Mapping | None = None):
+                   interpolation_options: Mapping | None = None) -> DailyOutput:
     """Mean annual rainfall erosivity R (MJ·mm·hm⁻²·h⁻¹·a⁻¹) from daily rain: ``R = Σ_{i=1..24} M_i``.
 
     Same model, inputs and options as :func:`halfmonth_erosivity` (Zhang, Xie & Liu 2002;
@@ -449,7 +455,8 @@ def r_factor_daily(daily_precip, *, dates=None, model: Model = "zhang2002", thre
                  ref, False, time_dim)
 
 
-def erosivity_share(halfmonth: ArrayLike | pd.Series | pd.DataFrame | None = None, daily_precip=None,
+def erosivity_share(halfmonth: ArrayLike | pd.Series | pd.DataFrame | None = None,
+                    daily_precip: DailyInput | None = None,
                     **kwargs) -> ArrayLike | pd.Series | pd.DataFrame:
     """Half-month erosivity share ``WR_i = M_i / Σ_k M_k`` (i = 1..24), summing to 1.
 
@@ -674,7 +681,8 @@ def _fit_variogram(xy: np.ndarray, z: np.ndarray, model: str, n_lags: int) -> di
     return {"model": model, "nugget": float(p[0]), "sill": float(p[1]), "range": float(p[2]), "lags": int(hb.size)}
 
 
-def interpolate_stations(lon, lat, values, template: xr.DataArray, *, method: str = "idw", power: float = 2.0,
+def interpolate_stations(lon: ArrayLike, lat: ArrayLike, values: ArrayLike, template: xr.DataArray, *,
+                         method: str = "idw", power: float = 2.0,
                          neighbours: int | None = None, variogram: str | Mapping = "spherical", n_lags: int = 10,
                          stations: pd.DataFrame | None = None, variable: str = "rainfall_erosivity",
                          batch: int = 65536) -> xr.DataArray:
@@ -683,7 +691,8 @@ def interpolate_stations(lon, lat, values, template: xr.DataArray, *, method: st
     ``method="idw"``: inverse distance weighting, ``z = Σ w_s z_s / Σ w_s``, ``w_s = d_s^−power``
     (Shepard 1968), over all stations or the ``neighbours`` nearest; a cell on a station takes
     its value. ``method="kriging"``: ordinary kriging (Matheron 1963; Webster & Oliver 2007)
-    with a ``variogram`` model 'spherical' or 'exponential' fitted by weighted least squares
+    over all stations (global neighbourhood), with a ``variogram`` model 'spherical' or
+    'exponential' fitted by weighted least squares
     (weights = pairs per lag, ``n_lags`` lags up to half the largest distance), or given as a
     mapping with model, nugget, sill (partial) and range. Distances: in the template's
     projected CRS, or in km on an equirectangular plane about the stations' mean latitude for
