@@ -185,6 +185,13 @@ def test_storm_separation_six_hours_and_erosive_rules():
     assert rf.storm_erosivity(s, min_rain_15min=None).R == 0.0
 
 
+def test_storm_step_not_dividing_30_min_warns():
+    s = _series({100: 10.0, 101: 20.0}, step="20min")
+    with pytest.warns(UserWarning, match="does not divide 30 min"):
+        out = rf.storm_erosivity(s)
+    assert "40 min" in out.storms.attrs["i30_method"]
+
+
 def test_storm_hourly_step_warns_and_records_i30_rule():
     s = _series({100: 10.0, 101: 20.0}, step="1h")
     with pytest.warns(UserWarning, match="coarser than 30 min"):

@@ -29,6 +29,7 @@ passes: memory stays bounded by the chunk size, never by the length of the recor
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
@@ -902,6 +903,9 @@ def storm_erosivity(series: pd.Series, *, units: str = "mm", equation: str = "br
         warnings.warn(msg, stacklevel=2)
     k30 = max(1, round(0.5 / hours))
     k15 = round(0.25 / hours) if hours <= 0.25 else 0
+    if not coarse and not math.isclose(k30 * hours, 0.5, rel_tol=1e-9):
+        warnings.warn(f"storm_erosivity: the step ({step}) does not divide 30 min: I30 is taken over {k30} steps "
+                      f"({k30 * hours * 60:g} min)", stacklevel=2)
     # a wet step after a period of gap_hours with < gap_rain starts a storm; the storm runs to its last wet step
     label = np.cumsum(starts)
     wet_idx = np.flatnonzero(wet)
@@ -924,9 +928,10 @@ def storm_erosivity(series: pd.Series, *, units: str = "mm", equation: str = "br
             erosive = bool((cs[np.minimum(np.arange(v.size) + k15, v.size)] - cs[:-1]).max() >= min_rain_15min)
         rows.append((full[a], full[b - 1] + step, rain, e, i30, e * i30, erosive))
     storms = pd.DataFrame(rows, columns=["start", "end", "rain", "energy", "I30", "EI30", "erosive"])
+    i30_method = ("largest one-step intensity (step > 30 min)" if coarse
+                  else f"largest {k30}-step ({k30 * hours * 60:g} min) rain / its duration")
     storms.attrs.update(units={"rain": "mm", "energy": "MJ hm-2", "I30": "mm h-1", "EI30": "MJ mm hm-2 h-1"},
-                        equation=equation, step=str(step), i30_method="largest one-step intensity (step > 30 min)"
-                        if coarse else f"largest {k30}-step (30 min) sum x 2", missing_steps=int(nan.sum()),
+                        equation=equation, step=str(step), i30_method=i30_method, missing_steps=int(nan.sum()),
                         references=REF_AH703)
     years = pd.RangeIndex(full[0].year, full[-1].year + 1, name="year")
     ero = storms[storms["erosive"]]
