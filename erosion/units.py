@@ -58,6 +58,8 @@ def _percent_to_degree(x):
 _SPELLED: dict[str, dict[str, float | Callable]] = {
     "m": {"km": 1000.0, "ft": 0.3048, "cm": 0.01},
     "m2": {"km2": 1.0e6, "ha": 1.0e4},
+    # soil fractions and contents: SoilGrids gives texture in g/kg and organic carbon in dg/kg
+    "percent": {"g kg-1": 0.1, "dg kg-1": 0.01},
     "degree": {"percent": _percent_to_degree, "radian": np.degrees},
     "t hm-2 a-1": {"t km-2 a-1": 0.01, "kg m-2 a-1": 10.0,
                    # t is the metric tonne; US "tons per acre" are short tons (2.242)

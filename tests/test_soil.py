@@ -405,8 +405,12 @@ def test_percent_spellings_on_dataarrays():
     das = [raster(v, n, units=u) for v, n, u in zip((sand, silt, clay, oc), ("sand", "silt", "clay", "oc"),
                                                      ("%", "percent", "%", "percent"), strict=True)]
     np.testing.assert_array_equal(k_epic(*das).values, k_epic(sand, silt, clay, oc))
+    # SoilGrids' units: texture in g/kg, organic carbon in dg/kg
+    in_grams = [raster(v * 10, n, units="g kg-1") for v, n in zip((sand, silt, clay), ("sand", "silt", "clay"), strict=True)]
+    np.testing.assert_allclose(k_epic(*in_grams, raster(oc * 100, "oc", units="dg kg-1")).values,
+                               k_epic(sand, silt, clay, oc), rtol=1e-6)
     with pytest.raises(UnitsError, match="cannot be converted"):
-        k_epic(das[0], das[1], das[2], raster(oc * 10, "oc", units="g kg-1"))
+        k_epic(das[0], das[1], das[2], raster(oc * 10, "oc", units="mg"))
 
 
 @settings(max_examples=25, deadline=None)
