@@ -97,6 +97,21 @@ def test_xie2016_season_constants_are_parameters():
     assert half[12] == pytest.approx(20.0 ** c["beta"], rel=1e-12)  # 10 July: half-month 13 (index 12)
 
 
+def test_annual_erosivity_sums_to_r():
+    """R is the mean over years of the annual sums (Zhang et al. 2002), per year, per cell, lazily."""
+    da = _grid(np.random.default_rng(11), n_days_from="2001-01-01", n_years=3)
+    da = da.sel(time=slice("2001-01-01", "2003-12-31"))
+    annual = rf.annual_erosivity(da)
+    assert annual.dims == ("year", "y", "x") and annual["year"].values.tolist() == [2001, 2002, 2003]
+    assert annual.attrs["units"] == vocabulary.get("annual_erosivity").units
+    np.testing.assert_allclose(annual.mean("year").values, rf.r_factor_daily(da).values, rtol=1e-5)
+    lazy = rf.annual_erosivity(da.chunk({"time": 100, "y": 4, "x": 3}))
+    np.testing.assert_allclose(lazy.values, annual.values, rtol=1e-6)
+    x, days = _year({3: 20.0, 100: 30.0})
+    s = rf.annual_erosivity(pd.Series(x, index=days), alpha=1.0, beta=1.0)
+    assert s.loc[2001] == 50.0 and s.attrs["year_coverage"] == [1.0]
+
+
 def test_halfmonth_boundaries():
     """Half-months are days 1–15 and 16–end (Zhang et al. 2002): 15 Feb → 3, 16 Feb → 4, 31 Dec → 24."""
     for day, index in (("2001-02-15", 2), ("2001-02-16", 3), ("2001-12-31", 23), ("2001-01-01", 0)):

@@ -56,16 +56,17 @@ def daily_statistics(rain, year_weight, threshold, mode, upper):
 
 
 @njit(cache=True, nogil=True)
-def halfmonth_sums(rain, halfmonth, day_alpha, alpha, beta, threshold):
+def group_sums(rain, group, n_groups, day_alpha, alpha, beta, threshold):
     """Σ over the days of one block of ``day_alpha[t]·alpha[c]·D^beta[c]`` for D ≥ threshold,
-    per half-month ``halfmonth[t]`` (0..23) and cell: (24, cells) float64.
+    per group ``group[t]`` (0..n_groups-1: the half-month, or the year) and cell:
+    (n_groups, cells) float64.
 
     NaN and negative days contribute nothing (the statistics kernel counts and reports them).
     """
     nt, n = rain.shape
-    out = np.zeros((24, n), dtype=np.float64)
+    out = np.zeros((n_groups, n), dtype=np.float64)
     for t in range(nt):
-        h = halfmonth[t]
+        h = group[t]
         a = day_alpha[t]
         for c in range(n):
             d = rain[t, c]

@@ -48,6 +48,7 @@ __all__ = [
     "XIE2016",
     "ZHANG2002",
     "StormErosivity",
+    "annual_erosivity",
     "erosivity_share",
     "event_erosivity",
     "halfmonth_erosivity",
@@ -250,13 +251,13 @@ def _stats_block(block, weight, threshold, mode):
     return out.reshape((1, _k.N_STATS, *block.shape[1:]))
 
 
-def _sums_block(block, halfmonth, day_alpha, alpha, beta, threshold):
+def _sums_block(block, group, day_alpha, alpha, beta, threshold, n_groups=24):
     n = int(np.prod(block.shape[1:]))
     a = np.ascontiguousarray(np.broadcast_to(alpha, block.shape[1:]), dtype=np.float64).reshape(n)
     b = np.ascontiguousarray(np.broadcast_to(beta, block.shape[1:]), dtype=np.float64).reshape(n)
-    out = _k.halfmonth_sums(_as_2d(block), np.ascontiguousarray(halfmonth).reshape(-1),
-                            np.ascontiguousarray(day_alpha).reshape(-1), a, b, threshold)
-    return out.reshape((1, 24, *block.shape[1:]))
+    out = _k.group_sums(_as_2d(block), np.ascontiguousarray(group).reshape(-1), n_groups,
+                        np.ascontiguousarray(day_alpha).reshape(-1), a, b, threshold)
+    return out.reshape((1, n_groups, *block.shape[1:]))
 
 
 def _check_stats(stats, missing: str, gap_days: int, arg: str, where: str = ""):
@@ -319,12 +320,19 @@ def _day_alpha(model: str, c, month: np.ndarray) -> np.ndarray:
 
 
 def _halfmonth_means(d: _Daily, model: str, coefficients, threshold, missing: str, p_d12, p_y12, alpha, beta,
-                     arg: str):
-    """Mean half-month erosivity (24, cells...) and the per-cell statistics, NumPy or dask."""
+                     arg: str, by: str = "halfmonth"):
+    """Mean half-month erosivity (24, cells...) and the per-cell statistics, NumPy or dask.
+
+    ``by="year"``: the sums per calendar year (n_years, cells...) instead, not divided.
+    """
     c, thr = _options(model, coefficients, threshold)
     mode = _missing_mode(missing)
     halfmonth, weight, month = _calendar(d.days)
     day_alpha = _day_alpha(model, c, month)
+    n_groups = 24
+    if by == "year":
+        halfmonth = (d.days.year - d.days[0].year).to_numpy().astype(np.int64)
+        n_groups = int(halfmonth[-1]) + 1
     data = d.data
     try:
         import dask.array as dsa
@@ -337,7 +345,9 @@ def _halfmonth_means(d: _Daily, model: str, coefficients, threshold, missing: st
         _check_stats(stats, missing, d.n_gap_days, arg)
         a, b = _fit_parameters(stats, model, c, p_d12, p_y12, alpha, beta)
         sums = _sums_block(block, halfmonth, day_alpha, np.asarray(a, dtype=np.float64),
-                           np.asarray(b, dtype=np.float64), thr)[0]
+                           np.asarray(b, dtype=np.float64), thr, n_groups)[0]
+        if by == "year":
+            return sums, stats, a, b
         with np.errstate(divide="ignore", invalid="ignore"):
             means = sums / stats[_k.YEARS]
         return means, stats, a, b
@@ -359,8 +369,10 @@ def _halfmonth_means(d: _Daily, model: str, coefficients, threshold, missing: st
     b = dsa.broadcast_to(dsa.asarray(b), data.shape[1:]).rechunk(data.chunks[1:])
     again = bind(data, [a, b])  # a clone of the input graph, read again after pass 1
     sums = dsa.blockwise(_sums_block, "th" + spatial, again, "t" + spatial, hm, "t", da_, "t", a, spatial, b,
-                         spatial, thr, None, new_axes={"h": 24}, adjust_chunks={"t": 1}, dtype=np.float64,
-                         meta=np.empty((0,) * (data.ndim + 1)))
+                         spatial, thr, None, n_groups, None, new_axes={"h": n_groups}, adjust_chunks={"t": 1},
+                         dtype=np.float64, meta=np.empty((0,) * (data.ndim + 1)))
+    if by == "year":
+        return sums.sum(axis=0), stats, a, b
     means = sums.sum(axis=0) / stats[_k.YEARS]
     return means, stats, a, b
 
@@ -454,6 +466,44 @@ def r_factor_daily(daily_precip: DailyInput, *, dates=None, model: Model = "zhan
     ref = REF_ZHANG if model == "zhang2002" else REF_XIE
     return _wrap(means.sum(axis=0), d, "rainfall_erosivity", _history("r_factor_daily", model, thr, missing, d),
                  ref, False, time_dim)
+
+
+def annual_erosivity(daily_precip: DailyInput, *, dates=None, model: Model = "zhang2002",
+                     threshold: float | None = None, missing: Missing = "raise", p_d12: ArrayLike | None = None,
+                     p_y12: ArrayLike | None = None, alpha: ArrayLike | None = None, beta: ArrayLike | None = None,
+                     coefficients: Mapping | None = None, time_dim: str = "time",
+                     data_validation: Validation = "raise") -> xr.DataArray | np.ndarray | pd.Series:
+    """Rainfall erosivity of each calendar year (MJ·mm·hm⁻²·h⁻¹·a⁻¹): ``R_y = Σ_{days of y} α D^β``.
+
+    The model of :func:`r_factor_daily` (Zhang, Xie & Liu 2002, α and β from the whole record
+    unless given; or Xie et al. 2016); their mean over whole years is R. A year the record
+    covers only in part sums the days it has: the output's ``year_coverage`` (attrs, or the
+    Series' attrs) gives the fraction of each year present. Returns (year, y, x) DataArray,
+    an array (n_years, ...), or a Series indexed by year.
+    """
+    if isinstance(daily_precip, pd.DataFrame):
+        raise InputError("annual_erosivity takes one series or grid; for a station table, call it per station "
+                         "(table.groupby('station'))")
+    d = _as_daily(daily_precip, dates, time_dim, _validation(data_validation))
+    sums, _, _, _ = _halfmonth_means(d, model, coefficients, threshold, missing, p_d12, p_y12, alpha, beta,
+                                     "daily_precip", by="year")
+    _, thr = _options(model, coefficients, threshold)
+    years = np.arange(d.days[0].year, d.days[-1].year + 1)
+    present = pd.Series(d.days.year).value_counts().reindex(years).to_numpy()
+    coverage = present / np.where([pd.Timestamp(year=int(y), month=1, day=1).is_leap_year for y in years], 366, 365)
+    ref = REF_ZHANG if model == "zhang2002" else REF_XIE
+    hist = _history("annual_erosivity", model, thr, missing, d)
+    if d.kind == "dataarray":
+        t = d.template
+        coords = {k: v for k, v in t.coords.items() if time_dim not in v.dims}
+        coords["year"] = years
+        out = xr.DataArray(sums, dims=("year", *t.dims), coords=coords).astype(np.float32)
+        return finalize(out, "annual_erosivity", t, hist, ref, extra_attrs={"year_coverage": coverage})
+    if d.kind == "series":
+        out = pd.Series(np.asarray(sums).reshape(-1), index=pd.Index(years, name="year"), name="annual_erosivity")
+        out.attrs.update(units=vocabulary.get("annual_erosivity").units, year_coverage=coverage.tolist())
+        return out
+    return np.asarray(sums)
 
 
 def erosivity_share(halfmonth: ArrayLike | pd.Series | pd.DataFrame | None = None,
