@@ -41,22 +41,31 @@ def weighted_sum(values, weights, out, lo, hi):
     """
     k, n = values.shape
     per_cell = weights.shape[1] != 1
-    flags = 0
-    tile = 2048
+    bad_v = 0
+    bad_w = 0
+    tile = 4096
     acc = np.empty(tile, dtype=np.float64)
     for start in range(0, n, tile):
         stop = min(start + tile, n)
         m = stop - start
         acc[:m] = 0.0
         for i in range(k):
-            for j in range(m):
-                v = values[i, start + j]
-                w = weights[i, start + j] if per_cell else weights[i, 0]
-                if v < lo or v > hi:
-                    flags |= 1
-                if w < 0.0 or w > 1.0:
-                    flags |= 2
-                acc[j] += np.float64(v) * np.float64(w)
+            row = values[i, start:stop]
+            if per_cell:
+                wrow = weights[i, start:stop]
+                for j in range(m):
+                    v = np.float64(row[j])
+                    w = np.float64(wrow[j])
+                    acc[j] += v * w
+                    bad_v += (v < lo) | (v > hi)  # counting, not branching, keeps the loop vectorised
+                    bad_w += (w < 0.0) | (w > 1.0)
+            else:
+                w = np.float64(weights[i, 0])
+                bad_w += (w < 0.0) | (w > 1.0)
+                for j in range(m):
+                    v = np.float64(row[j])
+                    acc[j] += v * w
+                    bad_v += (v < lo) | (v > hi)
         for j in range(m):
             out[start + j] = acc[j]
-    return flags
+    return (1 if bad_v else 0) | (2 if bad_w else 0)

@@ -27,6 +27,7 @@ import xarray as xr
 from .. import units as _units
 from .. import vocabulary
 from .._array import ArrayLike, Validation, _complain, _validation, check_range, declared_nodata, finalize, squeeze_bands
+from .._kernels import vegetation as _kv
 from .._kernels.lookup import weighted_sum
 from ..errors import InputError, UnitsError, UnknownCodeError, ValueRangeError
 from ..grid import same_grid
@@ -107,6 +108,12 @@ def _as_percent(x, arg: str, units: str | None):
         raise UnknownCodeError(f"units must be 'percent', '1' (a 0-1 fraction) or None (read the DataArray's units "
                                f"attribute, or detect from the range), not {units!r}")
     given = units
+    if isinstance(x, xr.DataArray) and given is not None and x.attrs.get("units") is not None:
+        u = _units_of(x)
+        if u != (_PERCENT if given == "percent" else "1"):
+            raise UnitsError(f"{arg} has units {x.attrs['units']!r} but units={given!r} was passed; drop one of them")
+        x = x.copy()
+        x.attrs = {k: val for k, val in x.attrs.items() if k != "units"}
     if isinstance(x, xr.DataArray) and given is None:
         u = _units_of(x)
         if u is not None:
@@ -166,12 +173,25 @@ def _prep_da(x: xr.DataArray, arg: str) -> xr.DataArray:
     return squeeze_bands(x, arg)
 
 
-def _cellwise(func: Callable[..., np.ndarray], inputs: Sequence[tuple[str, str, object]], *, output: str,
-              history: str, references: str, validation: Validation, fraction: Sequence[str] = ()) -> ArrayLike:
-    """Apply a per-cell function to scalars, arrays or DataArrays (any leading ``halfmonth``).
+def _flat(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``a`` as a contiguous 1-D array of ``shape``'s size (no copy when it already is one)."""
+    if a.dtype.kind not in "f":
+        a = a.astype(np.float64)
+    if a.shape != shape:
+        a = np.broadcast_to(a, shape)
+    return np.ascontiguousarray(a).reshape(-1)
 
-    Each input's range is checked per block (fractions with the percent hint); DataArrays
-    must be dimensionless (``units`` absent, '1', or 'percent' for fractions).
+
+def _cellwise(kernel: Callable[[list[np.ndarray], np.ndarray], int], inputs: Sequence[tuple[str, str, object]], *,
+              output: str, history: str, references: str, validation: Validation,
+              fraction: Sequence[str] = ()) -> ArrayLike:
+    """Apply a per-cell numba kernel to scalars, arrays or DataArrays (any leading ``halfmonth``).
+
+    ``kernel(flat_inputs, out)`` fills the float32 ``out`` and returns a bit mask, bit k set
+    when input k holds values outside its valid range; only then are that input's cells
+    counted (:func:`_check_fraction` for 0-1 fractions, with the percent hint, or
+    :func:`erosion._array.check_range`) to raise or warn. DataArrays must carry the
+    vocabulary's units (or none; 'percent' for fractions is converted).
     """
     names = [a for a, _, _ in inputs]
     variables = [v for _, v, _ in inputs]
@@ -191,13 +211,16 @@ def _cellwise(func: Callable[..., np.ndarray], inputs: Sequence[tuple[str, str, 
 
     def block(*arrays):
         arrays = [np.asarray(a) for a in arrays]
-        for arr, var, arg, nd in zip(arrays, variables, names, nodata, strict=True):
-            if arg in fraction:
-                _check_fraction(arr, arg, var, validation, nd)
-            else:
-                check_range(arr, var, validation, arg, nd)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return np.asarray(func(*[a.astype(np.float64) for a in arrays]), dtype=np.float32)
+        shape = np.broadcast_shapes(*[a.shape for a in arrays])
+        out = np.empty(int(np.prod(shape)), dtype=np.float32)
+        flags = kernel([_flat(a, shape) for a in arrays], out)
+        for k, (arr, var, arg, nd) in enumerate(zip(arrays, variables, names, nodata, strict=True)):
+            if flags & (1 << k):
+                if arg in fraction:
+                    _check_fraction(arr, arg, var, validation, nd)
+                else:
+                    check_range(arr, var, validation, arg, nd)
+        return out.reshape(shape)
 
     das = [v for v in values if isinstance(v, xr.DataArray)]
     if das:
@@ -211,7 +234,7 @@ def _cellwise(func: Callable[..., np.ndarray], inputs: Sequence[tuple[str, str, 
             out = out.transpose("halfmonth", ...)
         template = next((v for v in values if isinstance(v, xr.DataArray) and v.ndim >= 2), das[0])
         return finalize(out, output, template, history, references, inputs=das)
-    arrays = [np.asarray(v, dtype=np.float64) for v in values]
+    arrays = [np.asarray(v) for v in values]
     result = block(*arrays)
     if all(np.ndim(v) == 0 for v in values):
         return float(np.asarray(result).reshape(()))
@@ -226,9 +249,8 @@ def ndvi(red: ArrayLike, nir: ArrayLike, *, data_validation: str = "raise") -> A
     ``red`` and ``nir`` are reflectances or digital numbers of the same sensor (non-negative;
     for Landsat 7 ETM+ bands 3 and 4). Cells where NIR + red = 0, or either is NaN, give NaN.
     """
-    def f(r, n):
-        s = n + r
-        return np.where(s > 0, (n - r) / np.where(s > 0, s, 1.0), np.nan)
+    def f(x, out):
+        return _kv.ndvi(x[0], x[1], out)
 
     return _cellwise(f, [("red", "reflectance", red), ("nir", "reflectance", nir)], output="ndvi",
                      history="ndvi: (nir - red) / (nir + red)", references=REF_NDVI,
@@ -308,8 +330,8 @@ def fvc_from_ndvi(ndvi: ArrayLike, *, soil: float | None = None, veg: float | No
         raise ValueRangeError(f"NDVI end-members must satisfy -1 <= soil < veg <= 1, got soil={soil:g}, veg={veg:g}"
                               " (a scene with almost uniform NDVI has no usable percentiles: give field values)")
 
-    def f(x):
-        return np.clip((x - soil) / (veg - soil), 0.0, 1.0)
+    def f(x, out):
+        return _kv.fvc(x[0], soil, veg, out)
 
     out = _cellwise(f, [("ndvi", "ndvi", ndvi)], output="fractional_vegetation_cover",
                     history=f"fvc_from_ndvi: dimidiate pixel model, NDVI_soil={soil:.6g}, NDVI_veg={veg:.6g} ({source})",
@@ -362,8 +384,8 @@ def soil_loss_ratio(fvc: ArrayLike, *, cover: str = "grass", canopy_closure: Arr
             raise InputError("soil_loss_ratio(cover='forest') needs canopy_closure (郁闭度, 0-1): a number or a raster "
                              "on the grid of fvc (fvc is then the understory cover)")
 
-        def f(x, gd):
-            return np.clip(k["a"] * np.exp(-k["b"] * gd) - k["c"] * np.exp(x - x * gd) + k["d"], 0.0, 1.0)
+        def f(x, out):
+            return _kv.slr_forest(x[0], x[1], k["a"], k["b"], k["c"], k["d"], out)
 
         inputs = [("fvc", "fractional_vegetation_cover", fvc), ("canopy_closure", "canopy_closure", canopy_closure)]
         frac = ("fvc", "canopy_closure")
@@ -371,8 +393,11 @@ def soil_loss_ratio(fvc: ArrayLike, *, cover: str = "grass", canopy_closure: Arr
         if canopy_closure is not None:
             raise InputError(f"canopy_closure applies to cover='forest' only, not {cover!r}")
 
-        def f(x):
-            return np.clip(1.0 / (k["a"] + k["b"] * np.power(k["c"], 100.0 * x)), 0.0, 1.0)
+        if not k["c"] > 0:
+            raise InputError(f"SLR constant c must be positive, not {k['c']!r}")
+
+        def f(x, out):
+            return _kv.slr_herb(x[0], k["a"], k["b"], k["c"], out)
 
         inputs = [("fvc", "fractional_vegetation_cover", fvc)]
         frac = ("fvc",)
@@ -473,7 +498,9 @@ def b_factor(slr: ArrayLike, erosivity_share, *, tolerance: float = 1e-3, data_v
         if isinstance(w, xr.DataArray):  # lazy 1-D share with NumPy slr: compute 24 numbers would be implicit
             raise InputError("erosivity_share is dask-backed but slr is a NumPy array: pass slr as a DataArray to "
                              "stay lazy, or compute the share first (share.compute())")
-        s = np.asarray(slr, dtype=np.float64)
+        s = np.asarray(slr)
+        if s.dtype.kind != "f":
+            s = s.astype(np.float64)
         if kind == "scalar":
             s = np.full(24, float(s))
         elif s.shape[:1] != (24,):
@@ -551,18 +578,15 @@ def c_from_cover(cover: ArrayLike, *, units: str | None = None, constants: Mappi
         k.update({n: float(v) for n, v in constants.items()})
     x, stated = _as_percent(cover, "cover", units)
 
-    def f(c):
-        if not stated:
-            finite = c[np.isfinite(c)]
-            if finite.size and float(finite.max()) <= 1.0 and bool(((finite > 0) & (finite < 1)).any()):
-                _complain(f"cover: all {finite.size} valid cells lie in [0, 1] (max {float(finite.max()):g}): this "
-                          "looks like a 0-1 fraction where c_from_cover expects percent (Cai et al. 2000). Pass "
-                          "units='1' (or set the DataArray's units to '1') to convert it, or units='percent' if the "
-                          "cover really is below 1 %.", validation)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mid = np.minimum(k["a"] - k["b"] * np.log10(np.where(c > 0, c, 1.0)), 1.0)
-        out = np.where(c > k["full_cover"], 0.0, np.where(c > 0, np.maximum(mid, 0.0), 1.0))
-        return np.where(np.isnan(c), np.nan, out)
+    def f(x, out):
+        stats = np.zeros(2)
+        flags = _kv.cai(x[0], k["a"], k["b"], k["full_cover"], out, stats)
+        if not stated and stats[0] <= 1.0 and stats[1] > 0:
+            _complain(f"cover: all valid cells lie in [0, 1] (max {stats[0]:g}; {int(stats[1])} of {x[0].size} "
+                      "strictly between 0 and 1): this looks like a 0-1 fraction where c_from_cover expects percent "
+                      "(Cai et al. 2000). Pass units='1' (or set the DataArray's units to '1') to convert it, or "
+                      "units='percent' if the cover really is below 1 %.", validation)
+        return flags
 
     return _cellwise(f, [("cover", "vegetation_cover", x)], output="cover_management_factor",
                      history=f"c_from_cover: Cai et al. (2000), a={k['a']:g}, b={k['b']:g}, "
@@ -583,10 +607,8 @@ def c_from_ndvi(ndvi: ArrayLike, *, alpha: float = 2.0, beta: float = 1.0, data_
     if not (alpha > 0 and beta > 0):
         raise InputError(f"alpha and beta must be positive, not alpha={alpha!r}, beta={beta!r}")
 
-    def f(x):
-        ratio = np.where(x < beta, x / np.where(x < beta, beta - x, 1.0), np.inf)
-        c = np.where(x <= 0, 1.0, np.exp(-alpha * ratio))
-        return np.where(np.isnan(x), np.nan, np.clip(c, 0.0, 1.0))
+    def f(x, out):
+        return _kv.c_ndvi(x[0], alpha, beta, out)
 
     return _cellwise(f, [("ndvi", "ndvi", ndvi)], output="cover_management_factor",
                      history=f"c_from_ndvi: van der Knijff et al. exp(-alpha*NDVI/(beta-NDVI)), alpha={alpha:g}, "
