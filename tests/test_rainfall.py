@@ -207,6 +207,19 @@ def test_storm_step_not_dividing_30_min_warns():
     assert "40 min" in out.storms.attrs["i30_method"]
 
 
+@settings(max_examples=25, deadline=None)
+@given(wet=st.lists(st.tuples(st.integers(0, 35000), st.floats(0.01, 30.0)), min_size=1, max_size=60))
+def test_storms_partition_the_rain(wet):
+    """Every mm belongs to exactly one storm; storms do not overlap; EI30 = E · I30; R = mean annual EI30."""
+    s = _series(dict(wet))
+    out = rf.storm_erosivity(s)
+    st_ = out.storms
+    assert st_["rain"].sum() == pytest.approx(s.sum(), rel=1e-12)
+    assert (st_["start"].iloc[1:].to_numpy() >= st_["end"].iloc[:-1].to_numpy()).all()
+    np.testing.assert_allclose(st_["EI30"], st_["energy"] * st_["I30"], rtol=1e-12)
+    assert (st_["I30"] <= 2.0 * st_["rain"] * (1 + 1e-12)).all()  # I30 = 2 × (rain in 30 min) ≤ 2 × storm rain
+
+
 def test_storm_hourly_step_warns_and_records_i30_rule():
     s = _series({100: 10.0, 101: 20.0}, step="1h")
     with pytest.warns(UserWarning, match="coarser than 30 min"):
@@ -342,6 +355,9 @@ def test_station_table_per_station_and_idw_grid():
     t = _template().sel(y=[36.0], x=[108.0])
     on = rf.interpolate_stations(per.lon, per.lat, per.rainfall_erosivity, t, stations=per)
     assert float(on[0, 0]) == pytest.approx(per.loc[0, "rainfall_erosivity"], rel=1e-6)
+    kriged = rf.r_factor_daily(table, columns=cols, template=_template(), interpolation="kriging",
+                               interpolation_options={"variogram": "exponential"})
+    assert kriged.attrs["variogram_model"] == "exponential" and np.isfinite(kriged.values).all()
     hm = rf.halfmonth_erosivity(table, columns=cols, template=_template())
     share = rf.erosivity_share(hm)
     np.testing.assert_allclose(share.sum("halfmonth").values, 1.0, rtol=1e-5)

@@ -723,9 +723,13 @@ def _fit_variogram(xy: np.ndarray, z: np.ndarray, model: str, n_lags: int) -> di
     f = _variogram(model)
     var = float(np.var(z)) or 1.0
     p0 = [0.1 * var, var, max(hb.max() / 2.0, 1e-9)] if hb.size else [0.0, var, 1.0]
+    from scipy.optimize import OptimizeWarning
+
     try:
-        p, _ = curve_fit(f, hb, gb, p0=p0, sigma=1.0 / np.sqrt(nb), bounds=([0, 0, 1e-9], [np.inf, np.inf, np.inf]),
-                         maxfev=10000)
+        with warnings.catch_warnings():  # the parameters' covariance is not used
+            warnings.simplefilter("ignore", OptimizeWarning)
+            p, _ = curve_fit(f, hb, gb, p0=p0, sigma=1.0 / np.sqrt(nb),
+                             bounds=([0, 0, 1e-9], [np.inf, np.inf, np.inf]), maxfev=10000)
     except (RuntimeError, ValueError, TypeError) as e:
         raise InputError(f"kriging: the {model} variogram could not be fitted to {z.size} stations ({e}); give "
                          "variogram={'nugget': ..., 'sill': ..., 'range': ...} or use interpolation='idw'") from None
