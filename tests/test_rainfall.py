@@ -542,7 +542,7 @@ def test_units_converted_or_refused():
     with pytest.raises(UnitsError):
         rf.storm_erosivity(_series({3: 1.0}), units="furlong")
     with pytest.raises(UnitsError):
-        rf.unit_energy(xr.DataArray([1.0], dims="t", attrs={"units": "in h-1"}))
+        rf.unit_energy(xr.DataArray([1.0], dims="t", attrs={"units": "furlong h-1"}))
 
 
 def test_unknown_names():
