@@ -628,5 +628,7 @@ def c_from_landuse(codes: ArrayLike, *, table: str | Path | pd.DataFrame = "modi
     cell counts; nodata stays NaN.
     """
     return tables.lookup(codes, table, output="cover_management_factor", nodata=nodata,
-                         history="c_from_landuse: C by land-use code", references="see the table's source column",
+                         history="c_from_landuse: C by land-use code",
+                         references="the code table's source column cites each value (built-in tables: "
+                                    "erosion/data/modis_igbp_c.csv, erosion/data/china_lucc_c.csv)",
                          data_validation=data_validation)
