@@ -340,3 +340,17 @@ def test_landsat_ndvi_fvc_and_b():
     lazy = v.b_factor(v.soil_loss_ratio((fvc.chunk({"y": 100, "x": 120}) * season).transpose("halfmonth", ...),
                                         cover="grass"), share_da(monsoon_share()))
     np.testing.assert_array_equal(lazy.values, b.values)
+
+
+def test_b_takes_a_series_and_a_lazy_share():
+    import pandas as pd
+
+    w = monsoon_share()
+    slr = np.random.default_rng(3).uniform(0, 1, (24, 4, 5))
+    expected = np.einsum("i...,i->...", slr, w)
+    np.testing.assert_allclose(v.b_factor(slr, pd.Series(w, index=HM)), expected, rtol=1e-6)
+    lazy = v.b_factor(halfmonthly(slr), share_da(w).chunk({"halfmonth": 6}))
+    assert isinstance(lazy.data, dsa.Array)
+    np.testing.assert_allclose(lazy.values, expected, rtol=1e-6)
+    with pytest.raises(InputError, match="dask-backed"):
+        v.b_factor(slr, share_da(w).chunk({"halfmonth": 6}))
