@@ -354,3 +354,40 @@ def test_b_takes_a_series_and_a_lazy_share():
     np.testing.assert_allclose(lazy.values, expected, rtol=1e-6)
     with pytest.raises(InputError, match="dask-backed"):
         v.b_factor(slr, share_da(w).chunk({"halfmonth": 6}))
+
+
+def test_slr_by_class_uses_each_class_equation():
+    lc = np.array([[10, 7, 4], [0, 12, 255]], dtype=np.uint8)
+    f = np.array([[0.5, 0.5, 0.5], [0.3, 0.9, 0.2]])
+    out = v.soil_loss_ratio_by_class(f, lc, classes=v.IGBP_SLR_CLASSES, canopy_closure=0.6, nodata=255)
+    np.testing.assert_allclose(out[0], [v.soil_loss_ratio(0.5, cover="grass"), v.soil_loss_ratio(0.5, cover="shrub"),
+                                        v.soil_loss_ratio(0.5, cover="forest", canopy_closure=0.6)], rtol=1e-6)
+    np.testing.assert_array_equal(out[1, :2], [0.0, 1.0])  # water 0, cropland 1 (T is used there)
+    assert np.isnan(out[1, 2])
+    # half-monthly FVC, dask, the grid kept; and B from it
+    da_lc = projected(lc, cell=30.0, units=None).rio.write_nodata(255)
+    series = halfmonthly(np.stack([f * s for s in np.linspace(0.2, 1.0, 24)]))
+    eager = v.soil_loss_ratio_by_class(series, da_lc, classes=v.IGBP_SLR_CLASSES, canopy_closure=0.6)
+    lazy = v.soil_loss_ratio_by_class(series.chunk({"y": 1, "x": 2, "halfmonth": 5}), da_lc.chunk({"y": 1, "x": 2}),
+                                      classes=v.IGBP_SLR_CLASSES, canopy_closure=0.6)
+    assert eager.dims == ("halfmonth", "y", "x") and isinstance(lazy.data, dsa.Array)
+    np.testing.assert_array_equal(lazy.values, eager.values)
+    b = v.b_factor(lazy, share_da(monsoon_share()))
+    assert b.dims == ("y", "x") and b.rio.crs == da_lc.rio.crs
+    with pytest.raises(InputError, match="canopy_closure is missing"):
+        v.soil_loss_ratio_by_class(f, lc, classes=v.IGBP_SLR_CLASSES, nodata=255)
+    with pytest.raises(UnknownCodeError, match=r"4 \(1 cells\).*Add them to classes="):
+        v.soil_loss_ratio_by_class(f, lc, classes={10: "grass", 7: "shrub", 0: 0.0, 12: 1.0}, nodata=255)
+    with pytest.raises(UnknownCodeError, match="cactus"):
+        v.soil_loss_ratio_by_class(f, lc, classes={10: "cactus"})
+
+
+def test_modis_loess_plateau_b_by_class():
+    lc = rioxarray.open_rasterio(_modis_tif()).isel(band=0, drop=True).sel(x=slice(108, 111), y=slice(38, 36))
+    fvc = xr.full_like(lc, 0.5, dtype=np.float32)
+    slr = v.soil_loss_ratio_by_class(fvc, lc, classes=v.IGBP_SLR_CLASSES, canopy_closure=0.6)
+    b = v.b_factor(slr, share_da(monsoon_share()))
+    # grassland cells (IGBP 10, 2053 of 2400) get the grass SLR at FVC 0.5; cropland 1
+    np.testing.assert_allclose(b.values[lc.values == 10], v.soil_loss_ratio(0.5, cover="grass"), rtol=1e-6)
+    np.testing.assert_array_equal(b.values[lc.values == 12], 1.0)
+    assert int(np.isnan(b.values).sum()) == 0

@@ -117,3 +117,55 @@ def slr_forest(x, gd, a, b, c, d, out):
         r = a * math.exp(-b * g) - c * math.exp(v - v * g) + d
         out[i] = 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
     return flags
+
+
+@njit(cache=True, nogil=True)
+def slr_classes(x, codes, gd, eq, fixed, offset, nodata, has_nodata, kf, ks, kg, out):
+    """SLR per cell by land-cover class: ``x`` FVC (k, n), ``codes`` (n), ``gd`` (n) or (1).
+
+    ``eq[code - offset]``: −1 not in the mapping, 0 fixed value ``fixed[...]``, 1 forest,
+    2 shrub, 3 grass (constants ``kf`` = a, b, c, d; ``ks``, ``kg`` = a, b, c). Nodata codes
+    give NaN. Returns (flags, unknown cells): flag 1 FVC outside [0, 1], 2 GD outside [0, 1],
+    4 a forest cell without a canopy closure (NaN GD where FVC is valid).
+    """
+    k, n = x.shape
+    one = gd.size == 1
+    flags = 0
+    unknown = 0
+    lns = 100.0 * math.log(ks[2])
+    lng = 100.0 * math.log(kg[2])
+    size = eq.size
+    for j in range(n):
+        c = codes[j]
+        if c != c or (has_nodata and c == nodata):
+            for i in range(k):
+                out[i, j] = np.nan
+            continue
+        e = -1
+        idx = np.int64(c) - offset
+        if 0 <= idx < size:
+            e = eq[idx]
+        if e < 0:
+            unknown += 1
+            for i in range(k):
+                out[i, j] = np.nan
+            continue
+        g = np.float64(gd[0] if one else gd[j])
+        if e == 1 and (g < 0.0 or g > 1.0):
+            flags |= 2
+        for i in range(k):
+            v = np.float64(x[i, j])
+            if v < 0.0 or v > 1.0:
+                flags |= 1
+            if e == 0:
+                r = fixed[idx] if v == v else np.nan
+            elif e == 1:
+                if g != g and v == v:
+                    flags |= 4
+                r = kf[0] * math.exp(-kf[1] * g) - kf[2] * math.exp(v - v * g) + kf[3]
+            elif e == 2:
+                r = 1.0 / (ks[0] + ks[1] * math.exp(lns * v))
+            else:
+                r = 1.0 / (kg[0] + kg[1] * math.exp(lng * v))
+            out[i, j] = 1.0 if r > 1.0 else (0.0 if r < 0.0 else r)
+    return flags, unknown

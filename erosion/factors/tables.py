@@ -195,7 +195,8 @@ def _codes_array(values, arg: str) -> np.ndarray:
     return a
 
 
-def _report(lut: _Lut, codes, nodata, n_unknown: int, arg: str, validation: Validation, block: bool) -> None:
+def _report(lut: _Lut, codes, nodata, n_unknown: int, arg: str, validation: Validation, block: bool,
+            fix: str | None = None) -> None:
     values, counts = lut.unknown(codes, nodata)
     listed = ", ".join(f"{v:g} ({n} cells)" for v, n in zip(values[:20].tolist(), counts[:20].tolist(), strict=True))
     more = f" and {values.size - 20} more" if values.size > 20 else ""
@@ -203,9 +204,10 @@ def _report(lut: _Lut, codes, nodata, n_unknown: int, arg: str, validation: Vali
     known_text = ", ".join(map(str, known[:40])) + (" ..." if len(known) > 40 else "")
     scope = "this block of " if block else ""
     message = (f"{arg}: {n_unknown} of {scope}{np.size(codes)} cells hold {values.size} code(s) not in {lut.where}: "
-               f"{listed}{more}. Known codes: {known_text}. Add rows for them to a copy of the table (CSV with "
-               f"columns {', '.join(REQUIRED_COLUMNS)}) and pass it as table=..., recode them to known codes, or "
-               "declare the nodata value (da.rio.write_nodata(...)) if they mark no data.")
+               f"{listed}{more}. Known codes: {known_text}. "
+               + (fix or f"Add rows for them to a copy of the table (CSV with columns {', '.join(REQUIRED_COLUMNS)}) "
+                  "and pass it as table=..., recode them to known codes, or declare the nodata value "
+                  "(da.rio.write_nodata(...)) if they mark no data."))
     if validation == "raise":
         raise UnknownCodeError(message)
     warnings.warn(message + " They are set to NaN.", stacklevel=5)

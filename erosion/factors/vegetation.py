@@ -35,6 +35,7 @@ from . import tables
 
 __all__ = [
     "CAI_CONSTANTS",
+    "IGBP_SLR_CLASSES",
     "SLR_CONSTANTS",
     "b_factor",
     "c_from_cover",
@@ -44,6 +45,7 @@ __all__ = [
     "ndvi",
     "ndvi_endmembers",
     "soil_loss_ratio",
+    "soil_loss_ratio_by_class",
 ]
 
 REF_NDVI = "Rouse J.W. et al. (1974) Monitoring vegetation systems in the Great Plains with ERTS. NASA SP-351, 309-317"
@@ -403,6 +405,144 @@ def soil_loss_ratio(fvc: ArrayLike, *, cover: str = "grass", canopy_closure: Arr
         frac = ("fvc",)
     return _cellwise(f, inputs, output="soil_loss_ratio", history=f"soil_loss_ratio: {cover} ({text})",
                      references=REF_SLR, validation=validation, fraction=frac)
+
+
+#: A class mapping for MODIS IGBP codes (0-16), for :func:`soil_loss_ratio_by_class`: forests
+#: use the forest equation (canopy closure needed), shrublands the shrub one, savannas,
+#: grassland and wetland the grass one ([R] the assignment of savannas and wetlands); cropland
+#: and the mosaic 1 (CSLE uses T on cropland, B = 1 leaves the product unchanged [V]); water 0,
+#: urban 0.01, snow/ice 0, barren 1 ([C] GEE Global Cnon-crop conventions).
+IGBP_SLR_CLASSES: dict[int, str | float] = {
+    0: 0.0, 1: "forest", 2: "forest", 3: "forest", 4: "forest", 5: "forest", 6: "shrub", 7: "shrub",
+    8: "grass", 9: "grass", 10: "grass", 11: "grass", 12: 1.0, 13: 0.01, 14: 1.0, 15: 0.0, 16: 1.0,
+}
+_EQUATIONS = {"forest": 1, "shrub": 2, "grass": 3}
+
+
+def soil_loss_ratio_by_class(fvc: ArrayLike, landcover: ArrayLike, *, classes: Mapping[int, str | float],
+                             canopy_closure: ArrayLike | None = None,
+                             constants: Mapping[str, Mapping[str, float]] | None = None,
+                             nodata: float | None = None, data_validation: str = "raise") -> ArrayLike:
+    """SLR of every cell by its land-cover class: the forest, shrub or grass equation of
+    :func:`soil_loss_ratio`, or a fixed value, chosen per class code.
+
+    ``classes`` maps each code of ``landcover`` to ``"forest"``, ``"shrub"``, ``"grass"`` or a
+    number in [0, 1] (``IGBP_SLR_CLASSES`` is one for MODIS IGBP codes). ``fvc``: 0-1 cover on
+    the grid of ``landcover``, optionally with a leading ``halfmonth`` dimension (NumPy: 24 on
+    the first axis), which the result keeps for :func:`b_factor`. ``canopy_closure`` (a number
+    or a raster) is needed where forest classes occur. ``constants`` overrides equation
+    constants per cover, e.g. ``{"grass": {"a": 1.2}}``. Codes missing from ``classes`` raise
+    :class:`UnknownCodeError` with counts; nodata codes (``nodata``, or the DataArray's
+    declared sentinel) give NaN. One numba pass per block.
+    """
+    from .._kernels.vegetation import slr_classes
+
+    validation = _validation(data_validation)
+    if not classes:
+        raise InputError("classes must map land-cover codes to 'forest', 'shrub', 'grass' or a number in [0, 1]")
+    k = {c: _slr_constants(c, (constants or {}).get(c)) for c in SLR_CONSTANTS}
+    unknown_covers = sorted(set(constants or {}) - set(SLR_CONSTANTS))
+    if unknown_covers:
+        raise UnknownCodeError(f"unknown cover(s) {unknown_covers} in constants; use {sorted(SLR_CONSTANTS)}")
+    codes_ = np.array(sorted(int(c) for c in classes), dtype=np.int64)
+    offset = int(codes_[0])
+    span = int(codes_[-1]) - offset + 1
+    if span > 1 << 20:
+        raise InputError(f"class codes span {span} values; recode them to a compact range")
+    eq = np.full(span, -1, dtype=np.int8)
+    fixed = np.full(span, np.nan)
+    for code, what in classes.items():
+        i = int(code) - offset
+        if isinstance(what, str):
+            if what not in _EQUATIONS:
+                raise UnknownCodeError(f"class {code}: unknown cover {what!r}; use 'forest', 'shrub', 'grass' or a "
+                                       "number in [0, 1]")
+            eq[i] = _EQUATIONS[what]
+        else:
+            val = float(what)
+            if not 0.0 <= val <= 1.0:
+                raise ValueRangeError(f"class {code}: fixed SLR {val:g} lies outside [0, 1]")
+            eq[i], fixed[i] = 0, val
+    kf = np.array([k["forest"][n] for n in "abcd"])
+    ks = np.array([k["shrub"][n] for n in "abc"])
+    kg = np.array([k["grass"][n] for n in "abc"])
+    table = pd.DataFrame({"code": codes_, "name_zh": "", "name_en": [str(classes[int(c)]) for c in codes_],
+                          "value": 0.0, "source": "classes"})
+    table.attrs["table"] = "classes"
+    lut = tables._Lut(table)
+
+    def block(x, c, g, nd):
+        x = np.asarray(x)
+        c = tables._codes_array(c, "landcover")
+        x2 = np.ascontiguousarray(x.reshape(-1, c.size) if x.size != c.size else x.reshape(1, -1))
+        if x2.dtype.kind != "f":
+            x2 = x2.astype(np.float64)
+        cf = np.ascontiguousarray(c).reshape(-1)
+        g = np.asarray(g, dtype=np.float64)
+        gf = np.ascontiguousarray(g).reshape(-1) if g.size > 1 else g.reshape(1)
+        ndv = 0 if nd is None else nd
+        if cf.dtype.kind in "iu":
+            info = np.iinfo(cf.dtype)
+            has = nd is not None and info.min <= nd <= info.max
+            ndv = cf.dtype.type(ndv if has else 0)
+        else:
+            has = nd is not None
+            ndv = cf.dtype.type(ndv)
+        out = np.empty(x2.shape, dtype=np.float32)
+        flags, n_unknown = slr_classes(x2, cf, gf, eq, fixed, offset, ndv, has, kf, ks, kg, out)
+        if n_unknown:
+            tables._report(lut, c, nd, n_unknown, "landcover", validation, block=False,
+                           fix="Add them to classes= (code: 'forest', 'shrub', 'grass' or a fixed SLR), recode them, "
+                               "or declare the nodata value (nodata= or da.rio.write_nodata(...)).")
+        if flags & 1:
+            _check_fraction(x2, "fvc", "fractional_vegetation_cover", validation)
+        if flags & 2:
+            _check_fraction(g, "canopy_closure", "canopy_closure", validation)
+        if flags & 4:
+            raise InputError("landcover has forest classes but canopy_closure is missing (None or NaN) there: pass "
+                             "canopy_closure= (郁闭度, 0-1, a number or a raster), or map those classes to 'shrub' or "
+                             "'grass'")
+        return out.reshape(x.shape)
+
+    gd = np.nan if canopy_closure is None else canopy_closure
+    history = "soil_loss_ratio_by_class: " + ", ".join(f"{c}: {classes[int(c)]}" for c in codes_[:30])
+    if isinstance(fvc, xr.DataArray) or isinstance(landcover, xr.DataArray):
+        if not (isinstance(fvc, xr.DataArray) and isinstance(landcover, xr.DataArray)):
+            raise InputError("pass fvc and landcover both as DataArrays on one grid, or both as arrays")
+        f = _as_fraction(_prep_da(fvc, "fvc"), "fvc")
+        lc = squeeze_bands(landcover, "landcover")
+        nd = nodata if nodata is not None else declared_nodata(lc)
+        grids = [f, lc] + ([_as_fraction(_prep_da(gd, "canopy_closure"), "canopy_closure")]
+                           if isinstance(gd, xr.DataArray) else [])
+        aligned = _same_grid(grids, ["fvc", "landcover", "canopy_closure"][:len(grids)])
+        f, lc = aligned[0], aligned[1]
+        g = aligned[2] if len(aligned) > 2 else float(gd)
+        has_hm = "halfmonth" in f.dims
+        if not has_hm:
+            f = f.expand_dims(halfmonth=[0])
+        f = f.transpose("halfmonth", ...)
+        if f.chunks is not None:
+            f = f.chunk({"halfmonth": -1})
+
+        def dblock(x, c, g_):
+            return np.moveaxis(block(np.moveaxis(np.asarray(x), -1, 0), c, g_, nd), 0, -1)
+
+        out = xr.apply_ufunc(dblock, f, lc, g, input_core_dims=[["halfmonth"], [], []],
+                             output_core_dims=[["halfmonth"]], dask="parallelized", output_dtypes=[np.float32],
+                             keep_attrs=False).transpose("halfmonth", ...)
+        if not has_hm:
+            out = out.isel(halfmonth=0, drop=True)
+        return finalize(out, "soil_loss_ratio", lc, history, REF_SLR, inputs=[f])
+    x = np.asarray(fvc)
+    c = np.asarray(landcover)
+    if x.shape != c.shape and x.shape[1:] != c.shape:
+        raise InputError(f"fvc of shape {x.shape} does not match landcover of shape {c.shape} (NumPy half-months go "
+                         "on the first axis)")
+    g = np.asarray(gd, dtype=np.float64)
+    if g.size > 1 and g.shape != c.shape:
+        raise InputError(f"canopy_closure of shape {g.shape} does not match landcover of shape {c.shape}")
+    out = block(x, c, g, nodata)
+    return float(out.reshape(())) if out.ndim == 0 else out
 
 
 # -------------------------------------------------------------------------------------- B
