@@ -285,11 +285,11 @@ def ndvi_endmembers(ndvi: ArrayLike, percentiles: tuple[float, float] = (5.0, 95
         total = hist.sum()
         if total == 0:
             raise InputError("ndvi is entirely NaN/nodata: no end-members can be taken from it")
-        cdf = np.cumsum(hist) / total
-        centres = np.asarray(edges[:-1] + edges[1:]) / 2.0
+        cdf = np.concatenate([[0.0], np.cumsum(hist) / total])
+        edges = np.asarray(edges, dtype=np.float64)
 
-        def q(p):
-            return float(centres[min(int(np.searchsorted(cdf, p / 100.0)), centres.size - 1)])
+        def q(p):  # linear within the bin holding the percentile
+            return float(np.interp(p / 100.0, cdf, edges))
 
         return q(lo), q(hi)
     v = np.asarray(ndvi.values if isinstance(ndvi, xr.DataArray) else ndvi, dtype=np.float64)
