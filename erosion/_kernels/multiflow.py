@@ -106,11 +106,25 @@ def dinf_angle(z, dx, dy):
                 s1 = (e0 - e1) / d1
                 s2 = (e1 - e2) / d2
                 rmax = rmax_ew if ew else rmax_ns
-                r = math.atan2(s2, s1) if (s1 != 0.0 or s2 != 0.0) else 0.0
-                if r < 0.0:
+                # r = atan2(s2, s1), clamped to [0, rmax]; atan2 is needed only when both are
+                # positive: s2 < 0 (or s2 = 0 ≤ s1) gives r ≤ 0, and s2 ≥ 0 > s1 or s2 > 0 = s1
+                # gives r ≥ π/2 > rmax. NaN falls through to the general form.
+                if s2 > 0.0 and s1 > 0.0:
+                    r = math.atan2(s2, s1)
+                    clamp = 1 if r > rmax else 0
+                elif s2 < 0.0 or (s2 == 0.0 and s1 >= 0.0):
+                    r = 0.0
+                    clamp = -1
+                elif s2 >= 0.0 and s1 <= 0.0:
+                    r = rmax
+                    clamp = 1
+                else:
+                    r = math.atan2(s2, s1)
+                    clamp = -1 if r < 0.0 else (1 if r > rmax else 0)
+                if clamp < 0:
                     r = 0.0
                     s = s1
-                elif r > rmax:
+                elif clamp > 0:
                     r = rmax
                     s = (e0 - e2) / math.sqrt(d1 * d1 + d2 * d2)
                 else:
@@ -165,7 +179,10 @@ def mfd_fractions(z, dx, dy, exponent, quinn):
             for k in range(8):
                 wk[k] = 0.0
                 if tan[k] > 0.0:
-                    wk[k] = (tan[k] / steepest) ** exponent * length[k]
+                    ratio = tan[k] / steepest
+                    if ratio != 1.0 and exponent != 1.0:  # pow(1, p) = 1 and pow(x, 1) = x exactly
+                        ratio = ratio ** exponent
+                    wk[k] = ratio * length[k]
                     total += wk[k]
             for k in range(8):
                 out[k, i, j] = wk[k] / total if total > 0.0 else 0.0
@@ -234,8 +251,9 @@ def accumulate(frac, contrib):
     the grid or in nodata leaves the grid. ``contrib`` NaN counts as 0. Returns
     ``(acc, complete)``; ``complete`` is False when the fractions contain a loop.
 
-    The fractions are read in two row-order passes; the traversal then follows a bit mask of
-    each cell's receivers (1 byte per cell) and reads a fraction only where it is positive.
+    The fractions are read once in row order (validity, sums, in-degrees, a 1-byte mask of each
+    cell's receivers in the grid); the traversal follows the mask and reads a fraction only
+    where it is positive.
     """
     _, ny, nx = frac.shape
     n = ny * nx
@@ -243,6 +261,11 @@ def accumulate(frac, contrib):
     acc = np.full(n, np.nan, dtype=np.float64)
     out = np.zeros(n, dtype=np.uint8)  # bit k: a positive fraction toward direction k, in the grid
     valid = np.zeros(n, dtype=np.bool_)
+    indeg = np.zeros(n, dtype=np.uint8)  # valid donors; only read on valid cells
+    offset = np.empty(8, dtype=np.int64)
+    for k in range(8):
+        offset[k] = _DI[k] * nx + _DJ[k]
+    nvalid = 0
     for i in range(ny):
         for j in range(nx):
             c = i * nx + j
@@ -260,29 +283,15 @@ def accumulate(frac, contrib):
                     if 0 <= ni < ny and 0 <= nj < nx:
                         bits |= 1 << k
             if ok:
+                nvalid += 1
                 valid[c] = True
                 total[c] = t
                 out[c] = bits
                 v = contrib[i, j]
                 acc[c] = v if math.isfinite(v) else 0.0
-    indeg = np.zeros(n, dtype=np.uint8)
-    offset = np.empty(8, dtype=np.int64)
-    for k in range(8):
-        offset[k] = _DI[k] * nx + _DJ[k]
-    nvalid = 0
-    for c in range(n):
-        if not valid[c]:
-            continue
-        nvalid += 1
-        bits = np.int64(out[c])
-        for k in range(8):
-            if bits >> k & 1:
-                d = c + offset[k]
-                if valid[d]:
-                    indeg[d] += 1
-                else:
-                    bits ^= 1 << k  # the share toward nodata leaves the grid
-        out[c] = bits
+                for k in range(8):
+                    if bits >> k & 1:
+                        indeg[c + offset[k]] += 1
     queue = np.empty(n, dtype=np.int64)
     tail = 0
     for c in range(n):
@@ -303,6 +312,8 @@ def accumulate(frac, contrib):
         for k in range(8):
             if bits >> k & 1:
                 d = u + offset[k]
+                if not valid[d]:  # the share toward nodata leaves the grid
+                    continue
                 acc[d] += a * (frac[k, i, j] / t)
                 indeg[d] -= 1
                 if indeg[d] == 0:
