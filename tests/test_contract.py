@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 
 import erosion
+from erosion import factors as f
 from erosion import vocabulary
 from erosion.errors import (
     ErosionError,
@@ -55,6 +56,13 @@ def _public_outputs(dem: xr.DataArray, chunks=None) -> dict[str, xr.DataArray]:
     A = erosion.csle(R, K, ls, 0.05, 1.0, 1.0)
     dinf = t.flow_direction(filled, routing="dinf")
     mfd = t.flow_direction(filled, routing="mfd")
+    # soil and cover fields on the same grid, varying with elevation (the factor modules' inputs)
+    frac = ((z - 236.0) / 840.0).clip(0, 1)
+    pct = {"units": "percent"}
+    sand, clay = (20 + 40 * frac).assign_attrs(pct), (30 - 20 * frac).assign_attrs(pct)
+    silt = (100 - sand - clay).assign_attrs(pct)
+    ndvi = (0.1 + 0.7 * frac).assign_attrs(units="1")
+    codes = (1 + (frac * 9).astype("uint8")).assign_attrs(units="1")  # IGBP classes 1..10
     return {
         "fill_depressions": filled,
         "flow_direction": fdir,
@@ -78,6 +86,13 @@ def _public_outputs(dem: xr.DataArray, chunks=None) -> dict[str, xr.DataArray]:
         "flow_accumulation(mfd)": t.flow_accumulation(one(mfd)),
         "ls_factor(desmet-govers, mfd)": t.ls_factor(one(z), method="desmet-govers", routing="mfd"),
         "ls_factor(rusle)": t.ls_factor(z, method="rusle"),
+        "k_epic": f.k_epic(sand, silt, clay, (0.5 + 2 * frac).assign_attrs(pct)),
+        "k_gmd": f.k_gmd(sand, silt, clay),
+        "fvc_from_ndvi": f.fvc_from_ndvi(ndvi, soil=0.1, veg=0.8),
+        "c_from_ndvi": f.c_from_ndvi(ndvi),
+        "c_from_landuse": f.c_from_landuse(codes),
+        "e_factor": f.e_factor(xr.ones_like(codes)),
+        "p_factor": f.p_factor(theta),
     }
 
 
