@@ -1,15 +1,18 @@
 """The end-to-end demo: CSLE on the real Jacksboro DEM, classified, tabled and mapped.
 
-Terrain is real (the embedded Jacksboro fault DEM, Tennessee, 3″). Every other factor is an
-**illustrative value**, stated here, in the outputs and in the README; the demo shows the
-chain, not a soil-loss estimate for Tennessee:
+Terrain is real (the embedded Jacksboro fault DEM, Tennessee, 3″). The other factors come from
+the factor functions applied to **illustrative inputs**, stated here, in the outputs and in
+the README; the demo shows the chain, not a soil-loss estimate for Tennessee:
 
-- R = 4000 MJ·mm·hm⁻²·h⁻¹·a⁻¹, uniform;
-- K = 0.035 t·hm²·h·hm⁻²·MJ⁻¹·mm⁻¹ (a silt loam), uniform;
+- R = 4000 MJ·mm·hm⁻²·h⁻¹·a⁻¹, uniform (no daily rainfall record of the site ships with the package);
+- K from :func:`erosion.factors.k_epic` for a silt loam (sand 20 %, silt 60 %, clay 20 %,
+  organic carbon 1 %): 0.0494 t·hm²·h·hm⁻²·MJ⁻¹·mm⁻¹, uniform;
 - cropland = cells with slope < 5° (so B is not applied there and T is);
-- B = 0.01 off cropland (closed forest, which covers most of these ridges);
-- E = 1 (no engineering measures mapped);
-- T = 0.431 on cropland (contour tillage, Guo et al. 2013, a recalled value, see docs/methods/model.md);
+- B off cropland from :func:`erosion.factors.soil_loss_ratio` for closed forest (vegetation
+  cover 0.9, canopy closure 0.8) held through the year, so B = that ratio (0.0103);
+- E from :func:`erosion.factors.e_factor`, code 0 (no engineering measure): 1;
+- T on cropland from :func:`erosion.factors.t_factor`, code 1 (contour tillage, 0.431, a recalled
+  value of Guo et al. 2013, see docs/methods/practices.md);
 - tolerable soil loss 500 t·km⁻²·a⁻¹ (the SL 190-2007 value of China's humid southern hills);
 - zones: a 3 × 3 grid of blocks over the DEM, ids 1-9.
 """
@@ -24,11 +27,11 @@ import xarray as xr
 
 ILLUSTRATIVE = {
     "R (MJ mm hm-2 h-1 a-1)": 4000.0,
-    "K (t hm2 h hm-2 MJ-1 mm-1)": 0.035,
+    "K: texture sand/silt/clay (%), organic carbon (%)": (20.0, 60.0, 20.0, 1.0),
     "cropland": "slope < 5 degrees",
-    "B off cropland": 0.01,
-    "E": 1.0,
-    "T on cropland": 0.431,
+    "B off cropland: forest, vegetation cover, canopy closure": (0.9, 0.8),
+    "E: engineering measure code": 0,
+    "T on cropland: tillage measure code": 1,
     "tolerable loss (t km-2 a-1)": 500.0,
     "zones": "3 x 3 blocks, ids 1-9",
 }
@@ -47,7 +50,7 @@ def _blocks(template: xr.DataArray, n: int = 3) -> xr.DataArray:
 def run_demo(output: str | Path = "demo-output") -> dict:
     """Run the demo chain and write its outputs to ``output``; return a summary dict."""
     from . import aggregate, classify, csle, datasets, write_raster
-    from .factors import ls_factor, slope
+    from .factors import e_factor, k_epic, ls_factor, slope, soil_loss_ratio, t_factor
 
     t0 = time.perf_counter()
     out = Path(output)
@@ -58,8 +61,14 @@ def run_demo(output: str | Path = "demo-output") -> dict:
     ls = ls_factor(dem)
     cropland = (theta < 5.0).where(theta.notnull()).assign_attrs(units="1", long_name="cropland (illustrative)")
     R = xr.full_like(dem, ILLUSTRATIVE["R (MJ mm hm-2 h-1 a-1)"]).assign_attrs(units="MJ mm hm-2 h-1 a-1")
-    K = xr.full_like(dem, ILLUSTRATIVE["K (t hm2 h hm-2 MJ-1 mm-1)"]).assign_attrs(units="t hm2 h hm-2 MJ-1 mm-1")
-    A = csle(R, K, ls, B=0.01, E=1.0, T=0.431, cropland=cropland)
+    texture = xr.full_like(dem, 1.0).assign_attrs(units="percent")
+    sand, silt, clay, carbon = (texture * v for v in ILLUSTRATIVE["K: texture sand/silt/clay (%), organic carbon (%)"])
+    K = k_epic(sand, silt, clay, carbon)
+    cover, closure = ILLUSTRATIVE["B off cropland: forest, vegetation cover, canopy closure"]
+    B = soil_loss_ratio(cover, cover="forest", canopy_closure=closure)  # the same every half-month: B = SLR
+    E = e_factor(ILLUSTRATIVE["E: engineering measure code"])
+    T = t_factor(ILLUSTRATIVE["T on cropland: tillage measure code"])
+    A = csle(R, K, ls, B=B, E=E, T=T, cropland=cropland)
     classes = classify(A, kind="water", tolerable=ILLUSTRATIVE["tolerable loss (t km-2 a-1)"])
     zones = _blocks(dem)
     table = aggregate(classes, zones)

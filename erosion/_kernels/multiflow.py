@@ -245,15 +245,17 @@ def dinf_fractions(angle, dx, dy):
 def accumulate(frac, contrib):
     """Upslope sum along multiple-flow fractions, the cell's own ``contrib`` included (float64).
 
-    ``A_i = c_i + Σ_j f_ji · A_j`` in topological (Kahn) order. ``frac`` is (8, ny, nx) in the D8
-    order; a NaN anywhere in a cell's fractions marks nodata (NaN out). Fractions are
+    ``A_i = c_i + Σ_j f_ji · A_j`` in a topological order (Kahn's algorithm, depth first from
+    each source in row order). ``frac`` is (8, ny, nx) in the D8 order; a NaN anywhere in a
+    cell's fractions marks nodata (NaN out). Fractions are
     renormalised to sum to 1 (they may be stored in float32); the share toward a neighbour off
     the grid or in nodata leaves the grid. ``contrib`` NaN counts as 0. Returns
     ``(acc, complete)``; ``complete`` is False when the fractions contain a loop.
 
     The fractions are read once in row order (validity, sums, in-degrees, a 1-byte mask of each
     cell's receivers in the grid); the traversal follows the mask and reads a fraction only
-    where it is positive.
+    where it is positive. The sums equal a breadth-first order's up to their order of addition
+    (≤ 2e-15 relative on fractal DEMs).
     """
     _, ny, nx = frac.shape
     n = ny * nx
@@ -292,34 +294,40 @@ def accumulate(frac, contrib):
                 for k in range(8):
                     if bits >> k & 1:
                         indeg[c + offset[k]] += 1
-    queue = np.empty(n, dtype=np.int64)
-    tail = 0
-    for c in range(n):
-        if valid[c] and indeg[c] == 0:
-            queue[tail] = c
-            tail += 1
-    head = 0
-    while head < tail:
-        u = queue[head]
-        head += 1
-        bits = np.int64(out[u])
-        if bits == 0:
+    # Kahn's algorithm with a stack, started from each source in row order: flow is followed
+    # downstream while it stays in cache (a FIFO queue visits the grid in scattered waves and
+    # was 2.5x slower). Cells are marked 255 once stacked; no donor remains to decrement them.
+    stack = np.empty(n, dtype=np.int64)
+    done = 0
+    for c0 in range(n):
+        if not valid[c0] or indeg[c0] != 0:
             continue
-        i = u // nx
-        j = u - i * nx
-        a = acc[u]
-        t = total[u]
-        for k in range(8):
-            if bits >> k & 1:
-                d = u + offset[k]
-                if not valid[d]:  # the share toward nodata leaves the grid
-                    continue
-                acc[d] += a * (frac[k, i, j] / t)
-                indeg[d] -= 1
-                if indeg[d] == 0:
-                    queue[tail] = d
-                    tail += 1
-    return acc.reshape((ny, nx)), head == nvalid
+        indeg[c0] = 255
+        stack[0] = c0
+        top = 1
+        while top > 0:
+            top -= 1
+            u = stack[top]
+            done += 1
+            bits = np.int64(out[u])
+            if bits == 0:
+                continue
+            i = u // nx
+            j = u - i * nx
+            a = acc[u]
+            t = total[u]
+            for k in range(8):
+                if bits >> k & 1:
+                    d = u + offset[k]
+                    if not valid[d]:  # the share toward nodata leaves the grid
+                        continue
+                    acc[d] += a * (frac[k, i, j] / t)
+                    indeg[d] -= 1
+                    if indeg[d] == 0:
+                        indeg[d] = 255
+                        stack[top] = d
+                        top += 1
+    return acc.reshape((ny, nx)), done == nvalid
 
 
 _F32_MAX_FRACTION = np.float32(1.0 + 1e-6)
