@@ -14,6 +14,8 @@ the machines are shared and noisy. Steps:
 then the agreement of D8 accumulation with each peer (share of cells with equal upslope
 counts) on a smaller DEM. Goals (issue 6, per core): fill at least as fast as topotoolbox,
 raw DEM → D8 accumulation ≥ 1.5 × whitebox-workflows, ≤ 24 bytes per cell for ls_factor.
+MFD and D∞ accumulation (speed and agreement): bench_routing_peers.py, which reuses
+``fractal_dem``, ``measure`` and ``_tif`` from here.
 
     python benchmarks/bench_terrain.py [--size 6000] [--repeats 3] [--agreement-size 1500]
 """
