@@ -80,7 +80,7 @@ def grid2d(per_row: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def stencil(func: Callable, data, dx, dy, dtype, validation, variable: str = "dem", nodata: float | None = None):
-    """Run a 3×3 kernel ``func(z, dx2d, dy2d)`` on NumPy or dask data (map_overlap, depth 1).
+    """Run a 3×3 kernel ``func(z, dx2d, dy2d)`` on NumPy or dask data (dask: tile by tile with a one-cell halo).
 
     Outside the grid is NaN (missing), so every chunking gives the same result.
     """
@@ -90,13 +90,10 @@ def stencil(func: Callable, data, dx, dy, dtype, validation, variable: str = "de
 
     if not is_dask(data):
         return block(data, grid2d(dx, data.shape), grid2d(dy, data.shape))
-    import dask.array as da
+    from .tiled import tiled_stencil
 
-    rows = (data.chunks[0], (1,))
-    dx2 = da.broadcast_to(da.from_array(np.asarray(dx)[:, None], chunks=rows), data.shape, chunks=data.chunks)
-    dy2 = da.broadcast_to(da.from_array(np.asarray(dy)[:, None], chunks=rows), data.shape, chunks=data.chunks)
-    return da.map_overlap(block, data, dx2, dy2, depth=1, boundary=np.nan, trim=True,
-                          dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
+    block.__name__ = getattr(func, "__name__", "stencil")
+    return tiled_stencil(block, data, dx, dy, dtype)
 
 
 def single_chunk(a) -> bool:

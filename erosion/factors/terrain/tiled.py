@@ -28,7 +28,7 @@ from ..._kernels import tiled_fill as kf
 from ...errors import InputError
 from ._common import is_dask
 
-__all__ = ["REPLAY_STEPS", "tiled_fill", "tiled_flow_accumulation", "tiled_slope_length"]
+__all__ = ["REPLAY_STEPS", "tiled_fill", "tiled_flow_accumulation", "tiled_slope_length", "tiled_stencil"]
 
 REPLAY_STEPS = 64
 """Steps per halo cell that a tile may record so that phase 2 replays its entry-to-exit paths exactly.
@@ -287,7 +287,7 @@ def _three_phases(what, arrays, fills, pieces, phase1, phase2, phase3, params, l
     return _phases(what, arrays, fills, pieces, (phase1, phase3), (phase2,), params, like, recompute)
 
 
-def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, like, recompute):
+def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, like, recompute, dtype=np.float64):
     """Build the lazy result of alternating phases: per tile, once, per tile, ... (Barnes 2016, 2017).
 
     ``arrays``: dask arrays chunked like ``like``, passed to every tile phase block by block,
@@ -299,7 +299,7 @@ def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, lik
     global phase before it (global phases return one item per tile); global phase k as
     ``phase(summaries, ntiles, params)`` on the results of tile phase k. Phases are numbered
     1, 2, 3, ... in the task names. The graph is written directly (a few tasks per tile, O(tiles)
-    to build). Returns the last tile phase as a float64 dask array chunked like ``like``.
+    to build). Returns the last tile phase as a dask array of ``dtype`` chunked like ``like``.
     """
     import dask.array as da
     from dask.base import tokenize
@@ -369,7 +369,7 @@ def _phases(what, arrays, fills, pieces, tile_phases, global_phases, params, lik
         graph = build(window)
         if window is None or not _cyclic(graph):
             break
-    return da.Array(graph, last, chunks=like.chunks, dtype=np.float64, meta=np.empty((0, 0)))
+    return da.Array(graph, last, chunks=like.chunks, dtype=dtype, meta=np.empty((0, 0), dtype=dtype))
 
 
 def _cyclic(graph) -> bool:
@@ -377,6 +377,41 @@ def _cyclic(graph) -> bool:
 
     return bool(getcycle(_spec()[4](dict(graph)), None))
 
+
+
+# --- 3×3 stencils -------------------------------------------------------------------------------
+
+def _stencil_phase(blocks, pieces, tile, params):
+    block, = params
+    zp = blocks[0]
+    w = zp.shape[1]
+    left, right = tile[4] == 0, tile[4] + tile[6] == tile[7]
+
+    def cells(column):  # per-row cell sizes over the padded tile, NaN outside the grid
+        a = np.repeat(column, w, axis=1)
+        if left:
+            a[:, 0] = np.nan
+        if right:
+            a[:, -1] = np.nan
+        return a
+
+    return block(zp, cells(pieces[0]), cells(pieces[1]))[1:-1, 1:-1]
+
+
+def tiled_stencil(block, data, dx, dy, dtype):
+    """A 3×3 kernel ``block(z, dx2d, dy2d)`` on each tile of a dask array with its one-cell halo
+    (NaN outside the grid), ``dx``, ``dy`` numbers or per-row values: what
+    ``dask.array.map_overlap(depth=1, boundary=nan)`` gives, with two tasks per tile (the
+    perimeter pieces of :func:`_phases`' phase 0, then the tile) where ``map_overlap`` slices
+    each block into nine pieces and concatenates them again: on a national grid those pieces
+    were most of the tasks of the chunked ``ls_factor`` and a band of them stayed in memory."""
+    sizes = [_PerCell(v, data, name) for v, name in ((dx, "dx"), (dy, "dy"))]
+
+    def pieces(tile):
+        return tuple(s.column(tile[3], tile[5], True) for s in sizes)
+
+    return _phases(f"tiled-stencil-{getattr(block, '__name__', 'kernel')}", [data], [np.nan], pieces,
+                   (_stencil_phase,), (), (block,), data, False, dtype)
 
 
 # --- flow accumulation ------------------------------------------------------------------------
