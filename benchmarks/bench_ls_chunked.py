@@ -8,7 +8,13 @@ as a national run writes its blocks. Prints the wall time, the throughput and th
 memory of this process (``ru_maxrss``: imports included). With ``--check`` (sizes up to a few
 thousand) the result is compared with the in-memory ``ls_factor`` of the same DEM.
 
-    python benchmarks/bench_ls_chunked.py --size 30000 --chunk 3000      # ~0.9e9 cells (not in CI)
+glibc's allocator keeps freed tile-sized arrays in its heaps (its mmap threshold rises to
+32 MiB after the first large free), so the resident memory of a long tiled run grows beyond
+what is alive; a fixed threshold returns them to the system. The line printed says which
+allocator setting ran (``MALLOC_MMAP_THRESHOLD_``; dask.distributed workers set
+``MALLOC_TRIM_THRESHOLD_`` for the same reason).
+
+    MALLOC_MMAP_THRESHOLD_=1048576 python benchmarks/bench_ls_chunked.py --size 30000 --chunk 500  # not in CI
     python benchmarks/bench_ls_chunked.py --size 3000 --chunk 1000 --check
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import time
 
@@ -101,7 +108,8 @@ def main() -> None:
     print(f"ls_factor, {args.size}² = {cells / 1e6:.0f} M cells, {args.chunk}² chunks, {args.threads} threads: "
           f"graph built in {built:.2f} s, computed in {wall:.0f} s ({cells / wall / 1e6:.2f} Mcells/s), "
           f"peak resident memory {peak / 2**30:.2f} GiB ({peak / cells:.1f} B/cell), "
-          f"mean LS {totals[:, 0].sum() / (cells - totals[:, 1].sum()):.3f}")
+          f"mean LS {totals[:, 0].sum() / (cells - totals[:, 1].sum()):.3f}; "
+          f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', 'unset (glibc default)')}")
     if args.check:
         eager = terrain.ls_factor(dem.compute())
         same = np.array_equal(ls.values, eager.values, equal_nan=True)
