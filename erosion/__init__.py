@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from . import aggregation, classification, datasets, errors, factors, vocabulary
+from . import aggregation, classification, datasets, errors, factors, regions, vocabulary
 from .aggregation import aggregate
 from .classification import classify
 from .errors import (
@@ -51,6 +51,7 @@ __all__ = [
     "errors",
     "factors",
     "open_raster",
+    "regions",
     "rusle",
     "vocabulary",
     "write_raster",
