@@ -3,7 +3,8 @@
 For each step it prints the best-of-N time, Mcells/s, the peak memory the step adds (bytes per
 cell: VmHWM − VmRSS of a forked child that runs only that step) and the ratio to each peer;
 peers that are not installed are skipped with the reason (pip install topotoolbox pyflwdir
-whitebox-workflows; GRASS r.watershed from apt). Compare the ratios, not the absolute times:
+whitebox-workflows; GRASS r.watershed from apt, run in a temporary GRASS session and timed
+alone with GNU time, its peak being its whole resident memory). Compare the ratios, not the absolute times:
 the machines are shared and noisy. Steps:
 
 - fill: depression filling (ours: the default, priority-flood with a pit queue and slope
@@ -13,7 +14,8 @@ the machines are shared and noisy. Steps:
 
 then the agreement of D8 accumulation with each peer (share of cells with equal upslope
 counts) on a smaller DEM. Goals (issue 6, per core): fill at least as fast as topotoolbox,
-raw DEM → D8 accumulation ≥ 1.5 × whitebox-workflows, ≤ 24 bytes per cell for ls_factor.
+raw DEM → D8 accumulation ≥ 1.5 × whitebox-workflows, ls_factor ≥ 3 × GRASS r.watershed,
+≤ 24 bytes per cell for ls_factor.
 MFD and D∞ accumulation (speed and agreement): bench_routing_peers.py, which reuses
 ``fractal_dem``, ``measure`` and ``_tif`` from here.
 
@@ -25,6 +27,8 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -149,8 +153,47 @@ def peers(z: np.ndarray, folder: str) -> dict[str, dict]:
         out["whitebox-workflows"] = {"fill": wb_fill, "d8 accumulation": wb_acc}
     except ImportError as exc:
         out["whitebox-workflows"] = f"not installed ({exc.name}): pip install whitebox-workflows"
-    out["GRASS r.watershed"] = "not run: needs a GRASS session (apt install grass-core) and is not scripted here yet"
+    if shutil.which("grass") is None:
+        out[GRASS] = "not installed (apt install grass-core)"
+    else:
+        out[GRASS] = {"d8 accumulation": GrassStep(z, folder, "accumulation=acc -s"),
+                      "ls_factor": GrassStep(z, folder, f"length_slope=ls threshold={z.size} -s")}
     return out
+
+
+GRASS = "GRASS r.watershed"
+
+
+class GrassStep:
+    """One r.watershed run from the raw DEM (it routes through depressions by least-cost search,
+    so it needs no fill), timed inside a GRASS session with GNU time: the seconds and peak
+    resident memory of r.watershed alone, without the session's start or the import."""
+
+    def __init__(self, z: np.ndarray, folder: str, options: str):
+        self.z, self.folder, self.options = z, folder, options
+
+    def run(self, repeats: int, keep: str | None = None):
+        """(best seconds, peak bytes, error), and the output ``keep`` read back if asked."""
+        import rasterio
+
+        dem = _tif(self.z, self.folder)
+        lines = [f"r.in.gdal input={dem} output=dem --quiet --overwrite", "g.region raster=dem"]
+        lines += [f"/usr/bin/time -f 'TIME %e %M' r.watershed elevation=dem {self.options} --quiet --overwrite"] * repeats
+        if keep:
+            lines.append(f"r.out.gdal input={keep} output={self.folder}/{keep}.tif format=GTiff type=Float64 "
+                         "--quiet --overwrite")
+        script = os.path.join(self.folder, "grass.sh")
+        Path(script).write_text("set -e\n" + "\n".join(lines) + "\n")
+        done = subprocess.run(["grass", "--tmp-location", "EPSG:32650", "--exec", "bash", script], cwd=self.folder,
+                              capture_output=True, text=True, timeout=3600)
+        runs = [line.split()[1:] for line in done.stderr.splitlines() if line.startswith("TIME ")]
+        if done.returncode or not runs:
+            return (None, None, f"failed: {done.stderr.strip()[-300:]}"), None
+        result = None
+        if keep:
+            with rasterio.open(f"{self.folder}/{keep}.tif") as src:
+                result = src.read(1)
+        return (min(float(t) for t, _ in runs), max(int(m) for _, m in runs) * 1024, None), result
 
 
 # --- agreement ------------------------------------------------------------------------------------
@@ -164,7 +207,13 @@ def agreement(z: np.ndarray, folder: str) -> list[str]:
         if isinstance(make, str):
             continue
         try:
-            result = make["d8 accumulation"]()()
+            if name == GRASS:  # upslope cells, negative where flow may enter from outside the grid
+                (_, _, err), result = make["d8 accumulation"].run(1, keep="acc")
+                if err:
+                    raise RuntimeError(err)
+                result = np.abs(result)
+            else:
+                result = make["d8 accumulation"]()()
             if name == "whitebox-workflows":
                 import whitebox_workflows as wbw
 
@@ -208,7 +257,10 @@ def main() -> None:
                 elif step not in work:
                     print(f"  {name:20s} has no equivalent of this step")
                 else:
-                    pt, ppeak, perr = measure(work[step], args.repeats)
+                    if isinstance(work[step], GrassStep):  # peak: r.watershed's whole resident memory
+                        (pt, ppeak, perr), _ = work[step].run(args.repeats)
+                    else:
+                        pt, ppeak, perr = measure(work[step], args.repeats)
                     if perr:
                         print(f"  {name:20s} failed: {perr}")
                     else:
