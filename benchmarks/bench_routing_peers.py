@@ -24,7 +24,10 @@ every cell that receives flow from it (by our routing) are left out. Then the fi
 explain the rest (see docs/methods/routing.md, "Peers").
 
 topotoolbox (0.0.12: ``FlowObject(method="d8")`` only) and pyflwdir (D8 only) have no MFD or
-D∞; GRASS is not installed here. Goal (issue 6, per core): raw DEM → MFD accumulation
+D∞. GRASS ``r.watershed`` (when ``grass`` is on PATH) routes MFD after Holmgren (1994) with its
+convergence factor 5 as the exponent: its accumulation of the same filled DEM is compared with
+ours with Holmgren weights and p = 5, and its time (r.watershed alone, from the raw DEM, which it
+routes through depressions by least-cost search) with our raw-DEM chain. Goal (issue 6, per core): raw DEM → MFD accumulation
 ≥ 1.5 × whitebox-workflows (Quinn). whitebox-workflows runs these tools on one thread (its CPU
 time equals its wall time), so wall times compare per core.
 
@@ -36,10 +39,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import tempfile
 
 import numpy as np
-from bench_terrain import CELL, _tif, fractal_dem, measure
+from bench_terrain import CELL, GrassStep, _tif, fractal_dem, measure
 
 ROUTINGS = {  # label: (our flow_direction keywords, whitebox-workflows tool, its keywords)
     "MFD, Quinn weights, p = 1.1": (dict(routing="mfd", mfd_weights="quinn", exponent=1.1),
@@ -51,7 +55,6 @@ ROUTINGS = {  # label: (our flow_direction keywords, whitebox-workflows tool, it
 SKIPPED = {
     "topotoolbox": "no MFD or D-infinity (0.0.12: FlowObject(method='d8') only)",
     "pyflwdir": "D8 only",
-    "GRASS r.watershed": "not installed here (apt install grass-core) and not scripted",
 }
 
 
@@ -162,6 +165,49 @@ def dinf_ties(z: np.ndarray) -> np.ndarray:
     return out
 
 
+def grass_mfd(z: np.ndarray, folder: str, filled: np.ndarray | None = None) -> list[str]:
+    """GRASS r.watershed MFD (convergence 5) against ours with Holmgren weights, p = 5."""
+    import shutil
+
+    from erosion.factors import fill_depressions
+
+    if shutil.which("grass") is None:
+        return ["  GRASS r.watershed   skipped: not installed (apt install grass-core)"]
+    kw = dict(routing="mfd", mfd_weights="holmgren", exponent=5.0)
+    filled = fill_depressions(z) if filled is None else filled
+    (_, _, err), theirs = GrassStep(filled, folder, "accumulation=acc convergence=5").run(1, keep="acc")
+    if err:
+        return [f"  GRASS r.watershed   {err}"]
+    theirs = np.abs(theirs)  # negative where flow may enter from outside the grid
+    from erosion.factors import flow_direction
+
+    mine = ours_acc(filled, kw)
+    inner = ~edge_affected(filled, kw)
+    # r.watershed orders cells by its own least-cost search, not by the filled surface: on the
+    # cells the fill raised (flat to within ulps) and downstream of them the routings part
+    raised = downstream(flow_direction(filled, cellsize=CELL, **kw), (filled > z) | outer_ring(z.shape))
+    return ["  MFD, Holmgren weights, p = 5 vs GRASS r.watershed (convergence=5):",
+            f"    all cells:         {compare(mine, theirs, np.isfinite(theirs) & (theirs > 0))}",
+            f"    away from edges:   {compare(mine, theirs, inner & (theirs > 0))}",
+            f"    raised (filled) cells: {100 * (filled > z).mean():.1f} % of the grid; away from edges and "
+            f"downstream of none: {compare(mine, theirs, ~raised & (theirs > 0))}"]
+
+
+def grass_speed(z: np.ndarray, folder: str, repeats: int) -> str:
+    """Raw DEM → MFD accumulation: ours (fill, Holmgren p = 5) against r.watershed alone."""
+    from erosion.factors import fill_depressions
+
+    if shutil.which("grass") is None:
+        return "raw DEM -> MFD vs GRASS r.watershed: skipped, not installed (apt install grass-core)"
+    kw = dict(routing="mfd", mfd_weights="holmgren", exponent=5.0)
+    t, peak, err = measure(lambda: (lambda: ours_acc(fill_depressions(z), kw)), repeats)
+    (gt, gpeak, gerr), _ = GrassStep(z, folder, "accumulation=acc convergence=5").run(repeats)
+    if err or gerr:
+        return f"raw DEM -> MFD vs GRASS r.watershed: failed: {err or gerr}"
+    return (f"raw DEM -> MFD (Holmgren p = 5): erosion {t:.2f} s, peak +{peak / z.size:.0f} B/cell; GRASS r.watershed "
+            f"{gt:.2f} s, peak {gpeak / z.size:.0f} B/cell (whole process); erosion is {gt / t:.2f}x its speed")
+
+
 def agreement(z: np.ndarray, folder: str) -> list[str]:
     from erosion.factors import fill_depressions, flow_direction
 
@@ -251,6 +297,9 @@ def main() -> None:
         print(f"agreement on {n} x {n} cells (seed 1), the same filled DEM routed by both:")
         for line in agreement(fractal_dem(n, seed=1), os.path.join(folder)):
             print(line)
+        for line in grass_mfd(fractal_dem(n, seed=1), folder):
+            print(line)
+        print(grass_speed(z, folder, args.repeats))
 
 
 if __name__ == "__main__":
