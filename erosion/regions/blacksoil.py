@@ -33,7 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import units as _units
-from .._array import ArrayLike, Validation, _validation, apply_cellwise, prepare, squeeze_bands
+from .._array import ArrayLike, Validation, _validation, apply_cellwise, squeeze_bands
 from ..classification import tolerable_loss
 from ..errors import GridMismatchError, InputError, UnitsError, UnknownCodeError, ValueRangeError
 from ..factors import terrain as _terrain
@@ -583,6 +583,8 @@ def gully_indicators(inventory, units, *, id_column: str = "id", width_column: s
     u_idx, g_idx = tree.query(ugeoms, predicate="intersects")
     keep = ukeep[u_idx] & ~empty[g_idx]
     u_idx, g_idx = u_idx[keep], g_idx[keep]
+    srt = np.lexsort((g_idx, u_idx))  # units in frame order
+    u_idx, g_idx = u_idx[srt], g_idx[srt]
     pieces = shapely.intersection(geoms[g_idx], ugeoms[u_idx])
     part_len = np.zeros(len(pieces))
     part_area = np.full(len(pieces), np.nan)
@@ -590,6 +592,15 @@ def gully_indicators(inventory, units, *, id_column: str = "id", width_column: s
     if pl.any():
         line_parts = np.array([shapely.union_all([p for p in shapely.get_parts(x) if p.geom_type in _LINES])
                                for x in pieces[pl]], dtype=object)
+        # a stretch lying on a shared boundary is in both closed polygons: keep it in the first unit only
+        taken: dict[int, Any] = {}
+        for i, gi in enumerate(g_idx[pl]):
+            if gi in taken:
+                part = shapely.difference(line_parts[i], taken[gi])
+                taken[gi] = shapely.union(taken[gi], line_parts[i])
+                line_parts[i] = part
+            else:
+                taken[gi] = line_parts[i]
         part_len[pl] = _length_m(line_parts, crs)
         part_area[pl] = np.where(total_len[g_idx[pl]] > 0, part_len[pl] / np.where(total_len[g_idx[pl]] > 0,
                                  total_len[g_idx[pl]], 1.0), 0.0) * total_area[g_idx[pl]]
@@ -610,7 +621,9 @@ def gully_indicators(inventory, units, *, id_column: str = "id", width_column: s
     by_gully_unit = parts.groupby(["gully", "unit"], sort=False).agg(length=("length", "sum"),
                                                                       area=("area", "sum"), size=("size", "sum"))
     by_gully_unit = by_gully_unit.reset_index()
-    owner = by_gully_unit.sort_values(["gully", "size"], ascending=[True, False], kind="stable") \
+    by_gully_unit["rank"] = order.get_indexer(by_gully_unit["unit"])
+    # a gully belongs to the unit holding its largest part; ties go to the unit first in frame order
+    owner = by_gully_unit.sort_values(["gully", "size", "rank"], ascending=[True, False, True], kind="stable") \
         .drop_duplicates("gully")
     count = owner.groupby("unit").size()
     nparts = by_gully_unit.groupby("unit").size()
