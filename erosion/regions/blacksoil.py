@@ -590,11 +590,13 @@ def gully_indicators(inventory, units, *, id_column: str = "id", width_column: s
     part_area = np.full(len(pieces), np.nan)
     pl = is_line[g_idx]
     if pl.any():
-        line_parts = np.array([shapely.union_all([p for p in shapely.get_parts(x) if p.geom_type in _LINES])
-                               for x in pieces[pl]], dtype=object)
+        line_parts = _only(pieces[pl], (1, 2, 5), _LINES)
         # a stretch lying on a shared boundary is in both closed polygons: keep it in the first unit only
         taken: dict[int, Any] = {}
-        for i, gi in enumerate(g_idx[pl]):
+        gl = g_idx[pl]
+        split = pd.Series(gl).duplicated(keep=False).to_numpy()  # gullies in more than one unit
+        for i in np.flatnonzero(split):
+            gi = gl[i]
             if gi in taken:
                 part = shapely.difference(line_parts[i], taken[gi])
                 taken[gi] = shapely.union(taken[gi], line_parts[i])
@@ -606,8 +608,7 @@ def gully_indicators(inventory, units, *, id_column: str = "id", width_column: s
                                  total_len[g_idx[pl]], 1.0), 0.0) * total_area[g_idx[pl]]
     pp = ~pl
     if pp.any():
-        poly_parts = np.array([shapely.union_all([p for p in shapely.get_parts(x) if p.geom_type in _POLYGONS])
-                               for x in pieces[pp]], dtype=object)
+        poly_parts = _only(pieces[pp], (3, 6), _POLYGONS)
         a = _polygon_m2(poly_parts, crs)
         part_area[pp] = a
         whole = total_area[g_idx[pp]]
@@ -665,6 +666,20 @@ def gully_indicators(inventory, units, *, id_column: str = "id", width_column: s
         "history": "; ".join(x for x in ("gully_indicators: gullies cut at unit boundaries", note) if x),
     })
     return table
+
+
+def _only(pieces: np.ndarray, keep_ids: tuple[int, ...], names: tuple[str, ...]) -> np.ndarray:
+    """The line (or polygon) content of intersection results: kept as they are when already of
+    that type, filtered out of geometry collections, empty otherwise (points where a gully touches
+    a boundary)."""
+    import shapely
+
+    out = np.array(pieces, dtype=object)
+    types = shapely.get_type_id(out)
+    mixed = ~np.isin(types, keep_ids)
+    for i in np.flatnonzero(mixed):
+        out[i] = shapely.union_all([p for p in shapely.get_parts(out[i]) if p.geom_type in names])
+    return out
 
 
 def _check_no_overlap(ugeoms, ids, unit_m2, crs) -> None:
