@@ -420,26 +420,28 @@ def gravity_class(share: ArrayLike, *, limits: Mapping[str, float] = GRAVITY_CLA
     number, uint8 codes otherwise (a DataArray keeps its grid).
     """
     lim = _limits(limits)
-    if isinstance(share, xr.DataArray):
-        s = squeeze_bands(share, "share")
-        units = s.attrs.get("units")
-        if units is not None and normalise(str(units)) not in ("percent", "1"):
-            raise UnitsError(f"share has units {units!r}; it must be a percentage of the slope area ('percent')")
-        if units is not None and normalise(str(units)) == "1":
-            raise UnitsError("share is dimensionless (a 0-1 fraction?); the classes take percent: multiply by 100 "
-                             "and set units='percent'")
-        out = xr.apply_ufunc(lambda b: (_check_values(b, "unstable_area_share", "share", "raise"), _grade(b, lim))[1],
-                             s, dask="parallelized", output_dtypes=[np.uint8], keep_attrs=False)
-        out = finalize(out, "gravity_erosion_class", s, "gravity_class: SL 190-2007 gravity-erosion classes",
-                       REF_SL190, extra_attrs={"flag_values": np.arange(7, dtype=np.uint8),
-                                               "flag_meanings": " ".join(GRAVITY_CLASS_NAMES)})
-        out.encoding["_FillValue"] = np.uint8(0)
-        return out
-    if isinstance(share, (pd.Series,)):
-        share = share.to_numpy(dtype=np.float64)
-    _check_values(np.asarray(share, dtype=np.float64), "unstable_area_share", "share", "raise")
-    out = _grade(np.asarray(share, dtype=np.float64), lim)
-    return int(out) if out.ndim == 0 else out
+
+    def block(b):
+        b = np.asarray(b, dtype=np.float64)
+        _check_values(b, "unstable_area_share", "share", "raise")
+        return _grade(b, lim)
+
+    if not isinstance(share, xr.DataArray):
+        out = block(share.to_numpy() if isinstance(share, pd.Series) else share)
+        return int(out) if out.ndim == 0 else out
+    s = squeeze_bands(share, "share")
+    units = s.attrs.get("units")
+    if units is not None and normalise(str(units)) == "1":
+        raise UnitsError("share is dimensionless (a 0-1 fraction?); the classes take percent: multiply by 100 "
+                         "and set units='percent'")
+    if units is not None and normalise(str(units)) != "percent":
+        raise UnitsError(f"share has units {units!r}; it must be a percentage of the slope area ('percent')")
+    out = xr.apply_ufunc(block, s, dask="parallelized", output_dtypes=[np.uint8], keep_attrs=False)
+    out = finalize(out, "gravity_erosion_class", s, "gravity_class: SL 190-2007 gravity-erosion classes",
+                   REF_SL190, extra_attrs={"flag_values": np.arange(7, dtype=np.uint8),
+                                           "flag_meanings": " ".join(GRAVITY_CLASS_NAMES)})
+    out.encoding["_FillValue"] = np.uint8(0)
+    return out
 
 
 def _codes(flag, assessed):
@@ -548,7 +550,9 @@ def _inventory_mask(inventory, slope: xr.DataArray | np.ndarray):
         if inventory.crs is None:
             raise InputError("inventory: the GeoDataFrame has no CRS; set the one its coordinates are in with "
                              "inventory.set_crs(...), then reproject with inventory.to_crs(slope.rio.crs)")
-        if inventory.crs != slope.rio.crs:
+        from pyproj import CRS
+
+        if not CRS.from_user_input(inventory.crs).equals(CRS.from_user_input(slope.rio.crs), ignore_axis_order=True):
             raise GridMismatchError(f"inventory is in {inventory.crs.to_string()} but the grid is in "
                                     f"{slope.rio.crs.to_string()}: reproject it with "
                                     "inventory = inventory.to_crs(slope.rio.crs) (the library never reprojects "
@@ -682,10 +686,12 @@ def unit_map(table: pd.DataFrame, zones: xr.DataArray, column: str = "gravity_cl
         valid = np.isfinite(z) if z.dtype.kind == "f" else np.ones(z.shape, bool)
         if nodata is not None:
             valid &= z != nodata
+        if ids.size == 0:
+            return np.full(z.shape, fill, dtype=dtype)
         lab = np.where(valid, z, -1).astype(np.int64)
-        pos = np.clip(np.searchsorted(ids, lab), 0, max(ids.size - 1, 0))
-        found = valid & (ids.size > 0) & (ids[pos] == lab) if ids.size else np.zeros(z.shape, bool)
-        return np.where(found, values[pos] if ids.size else fill, fill).astype(dtype)
+        pos = np.clip(np.searchsorted(ids, lab), 0, ids.size - 1)
+        found = valid & (ids[pos] == lab)
+        return np.where(found, values[pos], fill).astype(dtype)
 
     out = xr.apply_ufunc(block, zones, dask="parallelized", output_dtypes=[dtype], keep_attrs=False)
     extra = {"source": str(table.attrs.get("source", ""))}
