@@ -413,3 +413,27 @@ def test_every_error_is_the_librarys():
                      lambda: loess.failure_susceptibility(1.0, 30.0, thresholds=(1.0,))):
             with pytest.raises(ErosionError):
                 call()
+
+
+def test_polygon_units_give_the_label_raster_table():
+    # units as polygons (reused erosion.aggregate) = units as a label raster
+    zones, sus, _ = _labelled()
+    s = grid(sus)
+    x0, y0 = float(s.x[0]) - CELL / 2, float(s.y[0]) + CELL / 2
+    polys = gpd.GeoDataFrame({"id": [1, 2, 3]}, crs=CRS, geometry=[
+        box(x0 + a * CELL, y0 - 12 * CELL, x0 + b * CELL, y0 - 1 * CELL) for a, b in ((0, 3), (3, 7), (7, 10))])
+    by_polygon = loess.unstable_share(s, polys)
+    by_label = loess.unstable_share(s, grid(zones))
+    cols = ["slope_km2", "unstable_km2", "share_pct", "gravity_class"]
+    pd.testing.assert_frame_equal(by_polygon[cols], by_label[cols], check_dtype=False)
+
+
+def test_pore_pressure_units_and_output_attributes():
+    beta = grid(np.full((2, 2), 30.0), "degree")
+    with pytest.raises(UnitsError, match="kPa"):
+        loess.factor_of_safety(beta, 10.0, 25.0, 18.0, 2.0, grid(np.full((2, 2), 5000.0), "Pa"))
+    u = loess.seepage_pore_pressure(beta, grid(np.full((2, 2), 2.0), "m"), grid(np.full((2, 2), 0.5), "1"))
+    assert u.name == "pore_pressure" and u.attrs["units"] == "kPa" and u.rio.crs == beta.rio.crs
+    assert np.allclose(u.values, 9.81 * 0.5 * 2.0 * 0.75)
+    fs = loess.factor_of_safety(beta, 10.0, 25.0, 18.0, grid(np.full((2, 2), 2.0), "m"), u)
+    assert fs.attrs["long_name"] == "infinite-slope factor of safety" and "experimental" in fs.attrs["history"]
