@@ -336,7 +336,7 @@ def test_bad_dataarray_units():
     with pytest.raises(UnitsError, match="percent"):
         loess.factor_of_safety(beta, 10.0, grid(np.full((2, 2), 46.6), "percent"), 18.0, 2.0)
     with pytest.raises(UnitsError, match="kPa"):
-        loess.factor_of_safety(beta, grid(np.full((2, 2), 1e4), "Pa"), 25.0, 18.0, 2.0)
+        loess.factor_of_safety(beta, grid(np.full((2, 2), 1.45), "psi"), 25.0, 18.0, 2.0)
     with pytest.raises(UnitsError, match="units"):
         loess.factor_of_safety(beta, grid(np.full((2, 2), 10.0)), 25.0, 18.0, 2.0)
     with pytest.raises(InputError, match="NumPy arrays cannot be combined"):
@@ -431,7 +431,7 @@ def test_polygon_units_give_the_label_raster_table():
 def test_pore_pressure_units_and_output_attributes():
     beta = grid(np.full((2, 2), 30.0), "degree")
     with pytest.raises(UnitsError, match="kPa"):
-        loess.factor_of_safety(beta, 10.0, 25.0, 18.0, 2.0, grid(np.full((2, 2), 5000.0), "Pa"))
+        loess.factor_of_safety(beta, 10.0, 25.0, 18.0, 2.0, grid(np.full((2, 2), 0.7), "psi"))
     u = loess.seepage_pore_pressure(beta, grid(np.full((2, 2), 2.0), "m"), grid(np.full((2, 2), 0.5), "1"))
     assert u.name == "pore_pressure" and u.attrs["units"] == "kPa" and u.rio.crs == beta.rio.crs
     assert np.allclose(u.values, 9.81 * 0.5 * 2.0 * 0.75)
