@@ -60,6 +60,9 @@ _SPELLED: dict[str, dict[str, float | Callable]] = {
     "m2": {"km2": 1.0e6, "ha": 1.0e4},
     # soil fractions and contents: SoilGrids gives texture in g/kg and organic carbon in dg/kg
     "percent": {"g kg-1": 0.1, "dg kg-1": 0.01},
+    # soil mechanics (loess gravity erosion); MPa is left out: units are lower-cased, so MPa = mPa
+    "kPa": {"Pa": 0.001},
+    "kN m-3": {"N m-3": 0.001},
     "degree": {"percent": _percent_to_degree, "radian": np.degrees},
     "t hm-2 a-1": {"t km-2 a-1": 0.01, "kg m-2 a-1": 10.0,
                    # t is the metric tonne; US "tons per acre" are short tons (2.242)

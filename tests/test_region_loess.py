@@ -331,6 +331,12 @@ def test_warn_instead_of_raise():
     assert math.isfinite(out)
 
 
+def test_pascals_and_newtons_are_converted():
+    beta = grid(np.full((2, 2), 30.0), "degree")
+    si = loess.factor_of_safety(beta, grid(np.full((2, 2), 10000.0), "Pa"), 25.0, grid(np.full((2, 2), 18000.0), "N m-3"), 2.0)
+    np.testing.assert_allclose(si.values, 1.4492, atol=1e-4)  # oracles row 18 again
+
+
 def test_bad_dataarray_units():
     beta = grid(np.full((2, 2), 30.0), "degree")
     with pytest.raises(UnitsError, match="percent"):
