@@ -3,20 +3,26 @@
 - :func:`weather_sums`: one pass over a wind record (time, cells), the sum of
   ``U (U − U_t)² · w`` over the observations with ``U > U_t`` and the count of valid
   observations, per cell (``w`` the time-varying part of ρ·SW·SD, or 1);
-- :func:`rweq`: Q_max, s and the soil loss (actual and potential, COG = 1) in one fused pass,
-  float64 arithmetic, float32 output. Inputs are 1-D with size n or 1 (a scalar is read with
-  stride 0, never copied). Returns a bit mask: bit k set when input k lies outside its valid
-  range somewhere (NaN is nodata, never out of range).
+- :func:`rweq`: Q_max, s and the soil loss (actual and potential, COG = 1) in one pass over
+  cache-sized blocks (16 Ki cells) of NumPy ufuncs with ``out=`` (NumPy's SIMD ``exp``/``log``
+  do the transcendental work; numba has no vectorised ``exp`` without SVML), split over
+  threads, with a numba range check of each block while it is in cache. Inputs are 1-D with
+  size n or 1 (a scalar is never broadcast to a full array). The check returns a bit mask:
+  bit k set when input k lies outside its valid range (NaN is nodata, never out of range).
 
 The formulas are documented in ``erosion/regions/wind.py`` and ``docs/methods/region-wind.md``.
 """
 
 from __future__ import annotations
 
-import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
+
+from .soil import compute_dtype
+
+BLOCK = 16384
 
 #: Fryrear et al. (1998): Q_max = A_Q · P,  s = A_S · P^(−B_S)
 A_Q = 109.8
@@ -45,30 +51,17 @@ def weather_sums(u, w, has_w, threshold, acc, count):
 
 
 @njit(cache=True, nogil=True)
-def _loss(p, z, lnp):
-    """(Q_max, s, SL in kg m-2) for the product P = WF·EF·SCF·K'·COG ≥ 0."""
-    if p > 0.0:
-        t = math.exp(B_S * lnp)          # P^0.3711
-        s = A_S / t
-        r = z / s
-        q = A_Q * p
-        return q, s, 2.0 * z / (s * s) * q * math.exp(-r * r)
-    return 0.0, math.inf, 0.0
-
-
-@njit(cache=True, nogil=True)
-def rweq(wf, ef, scf, kr, cog, z, lo, hi, q_out, s_out, sl_out, pot_out):
-    """Fused RWEQ over cells lo..hi; soil losses written in t hm-2 (10 × kg m-2)."""
-    n = q_out.size
+def check_rweq(wf, ef, scf, kr, cog, z, n):
+    """Bit k set when input k (WF, EF, SCF, K', COG, z) lies outside its valid range in some cell."""
     sw, se, ss, sk, sc, sz = (wf.size > 1, ef.size > 1, scf.size > 1, kr.size > 1, cog.size > 1, z.size > 1)
     flags = 0
-    for i in range(lo, hi if hi < n else n):
-        a = np.float64(wf[i if sw else 0])
-        b = np.float64(ef[i if se else 0])
-        c = np.float64(scf[i if ss else 0])
-        d = np.float64(kr[i if sk else 0])
-        g = np.float64(cog[i if sc else 0])
-        x = np.float64(z[i if sz else 0])
+    for i in range(n):
+        a = wf[i if sw else 0]
+        b = ef[i if se else 0]
+        c = scf[i if ss else 0]
+        d = kr[i if sk else 0]
+        g = cog[i if sc else 0]
+        x = z[i if sz else 0]
         if a < 0.0:
             flags |= 1
         if b < 0.0 or b > 1.0:
@@ -81,19 +74,81 @@ def rweq(wf, ef, scf, kr, cog, z, lo, hi, q_out, s_out, sl_out, pot_out):
             flags |= 16
         if x < 0.0:
             flags |= 32
-        p = a * b * c * d
-        if p != p or g != g or x != x:
-            q_out[i] = np.nan
-            s_out[i] = np.nan
-            sl_out[i] = np.nan
-            pot_out[i] = np.nan
-            continue
-        lnp = math.log(p) if p > 0.0 else 0.0
-        pa = p * g
-        lna = lnp + math.log(g) if pa > 0.0 else 0.0
-        q, s, sl = _loss(pa, x, lna)
-        q_out[i] = q
-        s_out[i] = s
-        sl_out[i] = 10.0 * sl
-        pot_out[i] = 10.0 * _loss(p, x, lnp)[2]
     return flags
+
+
+def _loss_block(p, z, s_out, sl_out, w):
+    """s and SL (t hm-2 = 10 kg m-2) from P, in place; ``w`` scratch. P = 0 gives s = inf, SL = 0."""
+    np.log(p, out=w)
+    w *= B_S
+    np.exp(w, out=w)                      # t = P^0.3711
+    np.divide(A_S, w, out=s_out)          # s = 150.71 / t
+    w *= 1.0 / A_S                        # 1/s
+    np.multiply(w, w, out=sl_out)         # 1/s^2
+    w *= z
+    np.square(w, out=w)
+    np.negative(w, out=w)
+    np.exp(w, out=w)                      # exp[-(z/s)^2]
+    sl_out *= w
+    sl_out *= p
+    sl_out *= z
+    sl_out *= 2.0 * A_Q * 10.0            # 2 z Q_max / s^2 exp[...], Q_max = 109.8 P, x 10 to t hm-2
+
+
+def _slice(arrays, outs, ct, lo, hi):
+    """RWEQ over cells lo..hi in cache-sized blocks; returns the flags of the range check."""
+    size = min(BLOCK, hi - lo)
+    full = [a.size == 1 for a in arrays]
+    const = [a.reshape(1).astype(ct) if f else None for a, f in zip(arrays, full, strict=True)]
+    buf = [np.empty(size, ct) for _ in arrays]
+    scratch = [np.empty(size, ct) for _ in range(6)]
+    flags = 0
+    with np.errstate(all="ignore"):
+        for s in range(lo, hi, BLOCK):
+            e = min(s + BLOCK, hi)
+            k = e - s
+            blk = []
+            for j, a in enumerate(arrays):
+                if full[j]:
+                    blk.append(const[j])
+                elif a.dtype == ct:
+                    blk.append(a[s:e])
+                else:
+                    np.copyto(buf[j][:k], a[s:e], casting="unsafe")
+                    blk.append(buf[j][:k])
+            wf, ef, scf, kr, cog, z = blk
+            flags |= check_rweq(wf, ef, scf, kr, cog, z, k)
+            p, pa, q, sa, sla, w = (x[:k] for x in scratch)
+            np.multiply(wf, ef, out=p)
+            p *= scf
+            p *= kr                               # P without vegetation (potential)
+            np.multiply(p, cog, out=pa)           # P
+            np.multiply(pa, A_Q, out=q)
+            _loss_block(pa, z, sa, sla, w)
+            outs[0][s:e] = q
+            outs[1][s:e] = sa
+            outs[2][s:e] = sla
+            _loss_block(p, z, sa, sla, w)
+            outs[3][s:e] = sla
+    return flags
+
+
+def rweq(arrays, dtype, threads: int = 1):
+    """Q_max, s, SL and potential SL (1-D ``dtype`` arrays of the broadcast size) and the check flags.
+
+    ``arrays``: WF, EF, SCF, K', COG, z as 1-D arrays of size n or 1. Arithmetic in float32 when
+    every array input is float32 (as NumPy would on such inputs), else float64.
+    """
+    n = max(a.size for a in arrays)
+    ct = compute_dtype(arrays)
+    outs = [np.empty(n, dtype) for _ in range(4)]
+    if n == 0:
+        return outs, 0
+    if threads <= 1 or n < 2 * BLOCK * threads:
+        return outs, _slice(arrays, outs, ct, 0, n)
+    edges = np.linspace(0, n, threads + 1).astype(np.int64)
+    with ThreadPoolExecutor(threads) as pool:
+        flags = 0
+        for f in pool.map(lambda k: _slice(arrays, outs, ct, int(edges[k]), int(edges[k + 1])), range(threads)):
+            flags |= f
+    return outs, flags

@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -594,18 +593,9 @@ _RWEQ_OUTPUTS = ("max_transport_capacity", "critical_field_length", "wind_soil_l
 def _rweq_block(*arrays, validation: Validation, threads: int, nodata=(), dtype=np.float32):
     arrays = [np.asarray(a) for a in arrays]
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    n = int(np.prod(shape))
-    flat = [a.reshape(-1) if a.size == 1 else np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
-            for a in arrays]
-    outs = [np.empty(n, dtype=dtype) for _ in range(4)]
-    if threads > 1 and n > _MIN_CELLS_PER_THREAD:
-        edges = np.linspace(0, n, threads + 1).astype(np.int64)
-        with ThreadPoolExecutor(threads) as pool:
-            flags = 0
-            for f in pool.map(lambda k: _k.rweq(*flat, int(edges[k]), int(edges[k + 1]), *outs), range(threads)):
-                flags |= f
-    else:
-        flags = _k.rweq(*flat, 0, n, *outs)
+    flat = [a.reshape(-1) if a.size == 1 or (a.shape == shape and a.flags.c_contiguous)
+            else np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in arrays]
+    outs, flags = _k.rweq(flat, dtype, threads)
     if flags:
         for j, (name, variable) in enumerate(_RWEQ_INPUTS):
             if flags >> j & 1:
@@ -627,7 +617,8 @@ def rweq(weather_factor: ArrayLike, erodible_fraction: ArrayLike, crust_factor: 
     upwind non-erodible boundary (50 m by default; a number or a raster). WF in kg·m⁻¹
     (:func:`weather_factor`; a mean annual WF makes SL a mean annual loss), the other factors
     0–1. Where P = 0, Q_max = SL = 0 and s = inf. Note 150.71, not the 105.71 of a public
-    implementation (methods.md §12). Float32 outputs, one fused numba pass.
+    implementation (methods.md §12). Float32 outputs (float64 for scalars), computed block by block
+    in cache-sized buffers over the available cores.
 
     Returns :class:`RWEQResult` (max_transport_capacity, critical_field_length, soil_loss,
     potential_soil_loss), each of the inputs' kind (DataArrays lazy for dask input, CRS kept).
