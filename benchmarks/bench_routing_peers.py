@@ -293,13 +293,13 @@ def main() -> None:
             else:
                 print(f"  whitebox-workflows   {pt:.2f} s, {cells / pt / 1e6:.2f} Mcells/s, peak +{ppeak / cells:.0f} "
                       f"B/cell; erosion is {pt / t:.2f}x its speed")
+        print(grass_speed(z, folder, args.repeats))  # before the agreement, whose freed arrays a fork would reuse
         n = min(args.agreement_size, args.size)
         print(f"agreement on {n} x {n} cells (seed 1), the same filled DEM routed by both:")
         for line in agreement(fractal_dem(n, seed=1), os.path.join(folder)):
             print(line)
         for line in grass_mfd(fractal_dem(n, seed=1), folder):
             print(line)
-        print(grass_speed(z, folder, args.repeats))
 
 
 if __name__ == "__main__":
