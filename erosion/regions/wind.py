@@ -617,8 +617,9 @@ def rweq(weather_factor: ArrayLike, erodible_fraction: ArrayLike, crust_factor: 
     upwind non-erodible boundary (50 m by default; a number or a raster). WF in kg·m⁻¹
     (:func:`weather_factor`; a mean annual WF makes SL a mean annual loss), the other factors
     0–1. Where P = 0, Q_max = SL = 0 and s = inf. Note 150.71, not the 105.71 of a public
-    implementation (methods.md §12). Float32 outputs (float64 for scalars), computed block by block
-    in cache-sized buffers over the available cores.
+    implementation (methods.md §12). Float32 outputs (float64 for scalars) from one fused, vectorised
+    pass over the available cores; float32 inputs are computed in float32 (relative error
+    ~1e-6), others in float64.
 
     Returns :class:`RWEQResult` (max_transport_capacity, critical_field_length, soil_loss,
     potential_soil_loss), each of the inputs' kind (DataArrays lazy for dask input, CRS kept).
