@@ -763,24 +763,30 @@ def _mask(classes, keep, name: str):
 def zone_classes(water_classes: ArrayLike, wind_classes: ArrayLike, zone: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
     """Water and wind class rasters masked by a zone map, ready for ``erosion.aggregate``.
 
-    Water classes are set to 0 (no data) where the zone is wind only (2) or none (0), wind
-    classes where it is water only (1) or none. Then
+    Water classes are set to 0 (no data) where the zone is wind only (2) or none (0 or NaN),
+    wind classes where it is water only (1) or none; other codes raise :class:`ValueRangeError`. Then
     ``erosion.aggregate(water, zones, wind=wind)`` counts each cell once: with its water class
     in the water zone, its wind class in the wind zone and the more severe of the two in the
     crisscross zone (3).
     """
+    def check(b):
+        b = np.asarray(b)
+        bad = ~np.isin(b, (0, 1, 2, 3))
+        if b.dtype.kind == "f":
+            bad &= ~np.isnan(b)  # NaN (nodata) counts as none
+        if np.any(bad):
+            raise ValueRangeError(f"zone holds codes outside 0..3 ({np.unique(b[bad])[:10]}); pass the output of "
+                                  "erosion_zone (0 none, 1 water, 2 wind, 3 both)")
+        return b
+
     if isinstance(zone, xr.DataArray):
         zone = squeeze_bands(zone, "zone")
-        z = zone
         rasters = [x for x in (water_classes, wind_classes) if isinstance(x, xr.DataArray)]
         if rasters:
             same_grid(zone, *rasters, names=["zone", *("classes" for _ in rasters)])
+        z = xr.apply_ufunc(check, zone, dask="parallelized", output_dtypes=[zone.dtype])
     else:
-        z = np.asarray(zone)
-    bad = (z > 3) if not isinstance(z, xr.DataArray) else None
-    if bad is not None and np.any(bad):
-        raise ValueRangeError(f"zone holds codes outside 0..3 ({np.unique(z[bad])[:10]}); pass the output of "
-                              "erosion_zone (0 none, 1 water, 2 wind, 3 both)")
+        z = check(zone)
     water_keep = (z == ZONE_CODES["water"]) | (z == ZONE_CODES["both"])
     wind_keep = (z == ZONE_CODES["wind"]) | (z == ZONE_CODES["both"])
     return _mask(water_classes, water_keep, "water_classes"), _mask(wind_classes, wind_keep, "wind_classes")
@@ -842,9 +848,10 @@ REGION = Region(
     description="Wind erosion of the northern wind-erosion zones by RWEQ (Fryrear et al. 1998, regional form used "
                 "in China), SL 190-2007 wind intensity classes and the water/wind zone map",
     maturity="established",
-    needs=("wind_speed", "air_density", "soil_wetness_factor", "snow_cover_factor", "sand", "silt", "clay",
-           "organic_matter", "calcium_carbonate", "ridge_roughness", "random_roughness", "flat_residue_cover",
-           "standing_silhouette", "fractional_vegetation_cover", "downwind_distance", "soil_loss"),
+    needs=("wind_speed", "air_density", "air_temperature", "air_pressure", "soil_wetness_factor", "snow_cover_factor",
+           "snow_depth", "sand", "silt", "clay", "organic_matter", "calcium_carbonate", "ridge_roughness",
+           "random_roughness", "flat_residue_cover", "standing_silhouette", "fractional_vegetation_cover",
+           "vegetation_cover", "downwind_distance", "soil_loss", "annual_precipitation"),
     produces=("weather_factor", "erodible_fraction", "soil_crust_factor", "surface_roughness_factor",
               "wind_vegetation_factor", "max_transport_capacity", "critical_field_length", "wind_soil_loss",
               "potential_wind_soil_loss", "erosion_intensity_class", "erosion_agent_zone"),
