@@ -350,3 +350,18 @@ def test_float32_inputs_agree_with_float64():
                   distance=raster(z, "m", chunks).astype(np.float32))
     for a, b in zip(lo, lazy, strict=True):
         np.testing.assert_array_equal(a, b.values)
+
+
+def test_soil_wetness_by_hand_and_bounds():
+    """SW = [ETp - (R + I) Rd/Nd] / ETp clamped to 0-1 (Jadey Ryan's GEE RWEQ script, methods.md §8.1)."""
+    assert w.soil_wetness(60.0, 20.0, 3.0, days=15.0) == pytest.approx((60 - 20 * 3 / 15) / 60, rel=1e-12)
+    assert w.soil_wetness(60.0, 20.0, 3.0, days=15.0, irrigation=40.0) == pytest.approx((60 - 60 * 3 / 15) / 60)
+    assert w.soil_wetness(10.0, 300.0, 15.0, days=15.0) == 0.0   # wetter than ETp: clamped
+    assert w.soil_wetness(0.0, 0.0, 0.0, days=15.0) == 1.0
+    assert w.soil_wetness(0.0, 5.0, 1.0, days=15.0) == 0.0
+    with pytest.raises(ValueRangeError, match="rain_days"):
+        w.soil_wetness(60.0, 20.0, 20.0, days=15.0)
+    sw = w.soil_wetness(raster(np.full((2, 2), 60.0), "mm", {"y": 1}), raster(np.full((2, 2), 20.0), "mm", {"y": 1}),
+                        raster(np.full((2, 2), 3.0), "1", {"y": 1}), days=15.0)
+    assert sw.chunks is not None and sw.attrs["units"] == "1"
+    np.testing.assert_allclose(sw.values, (60 - 20 * 3 / 15) / 60, rtol=1e-6)

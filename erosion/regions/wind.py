@@ -76,6 +76,7 @@ __all__ = [
     "erosion_zone",
     "roughness_factor",
     "rweq",
+    "soil_wetness",
     "vegetation_factor",
     "weather_factor",
     "wind_classes",
@@ -207,6 +208,39 @@ def air_density(air_temperature: ArrayLike, air_pressure: ArrayLike, *,
                           references="ideal-gas law for dry air", validation=data_validation)
 
 
+def soil_wetness(potential_et: ArrayLike, rain: ArrayLike, rain_days: ArrayLike, *, days: float,
+                 irrigation: ArrayLike = 0.0, data_validation: Validation = "raise") -> ArrayLike:
+    """RWEQ soil wetness factor ``SW = [ET_p − (R + I)·R_d/N_d] / ET_p``, clamped to 0–1.
+
+    Over one period of N_d = ``days`` days: ``potential_et`` ET_p, ``rain`` R and ``irrigation``
+    I in mm, ``rain_days`` R_d the number of days with rain or irrigation (≤ N_d). 1 is a dry
+    surface, 0 a wet one. Where ET_p = 0, SW is 1 without rain or irrigation and 0 with it.
+    Formula as in Jadey Ryan's GEE RWEQ script (cross-checked in public code; Fryrear et al.
+    1998). ET_p itself is the user's (Fryrear's radiation-based formula is recalled, not built in).
+    """
+    nd = _number(days, "days", positive=True)
+    validation = _validation(data_validation)
+
+    def formula(etp, r, rd, irr):
+        etp, r, rd, irr = (np.asarray(x, dtype=np.float64) for x in (etp, r, rd, irr))
+        with np.errstate(invalid="ignore"):
+            over = rd > nd
+        if np.any(over):
+            _complain(f"rain_days: {int(np.count_nonzero(over))} values exceed days = {nd:g}, the length of the "
+                      "period: give R_d and N_d for the same period", validation, ValueRangeError)
+        wet = (r + irr) * rd / nd
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sw = np.where(etp > 0, (etp - wet) / np.where(etp > 0, etp, 1.0), np.where(wet > 0, 0.0, 1.0))
+        sw = np.where(np.isnan(etp) | np.isnan(wet), np.nan, sw)
+        return _out(np.clip(sw, 0.0, 1.0))
+
+    return apply_cellwise(formula, [("potential_et", "potential_evapotranspiration", potential_et),
+                                    ("rain", "period_precipitation", rain), ("rain_days", "rain_days", rain_days),
+                                    ("irrigation", "irrigation_depth", irrigation)],
+                          output="soil_wetness_factor", validation=validation, references=REF_RWEQ,
+                          history=f"soil_wetness: RWEQ SW = [ETp - (R + I) Rd/Nd]/ETp, Nd = {nd:g} d, clamped to 0-1")
+
+
 _gas_law_density = air_density  # weather_factor's keyword air_density shadows the function
 
 
@@ -323,7 +357,7 @@ def weather_factor(wind_speed, *, units: str | None = None, threshold: float = 5
         ρ in kg·m⁻³ (1.29 by default), or from temperature (°C) and pressure (kPa) by
         :func:`air_density`. A number, a raster, or a series along time.
     soil_wetness
-        SW in 0–1 (1 = dry; ``[ETp − (R + I)·R_d/N_d]/ETp`` clamped to 0–1), number, raster or series.
+        SW in 0–1 (1 = dry; :func:`soil_wetness`), number, raster or series.
     snow_cover, snow_depth
         SD in 0–1 (probability that snow depth ≤ 25.4 mm), or a snow-depth series in mm from
         which SD is the share of observations at or below 25.4 mm. Default: no snow (SD = 1).
@@ -838,7 +872,8 @@ def _example(chunks: dict | None) -> dict[str, xr.DataArray]:
             "potential_soil_loss": res.potential_soil_loss, "wind_classes": classes, "zone": zone}
 
 
-_FUNCTIONS = {"weather_factor": weather_factor, "air_density": air_density, "erodible_fraction": erodible_fraction,
+_FUNCTIONS = {"weather_factor": weather_factor, "air_density": air_density, "soil_wetness": soil_wetness,
+              "erodible_fraction": erodible_fraction,
               "crust_factor": crust_factor, "roughness_factor": roughness_factor,
               "vegetation_factor": vegetation_factor, "rweq": rweq, "wind_classes": wind_classes,
               "erosion_zone": erosion_zone, "zone_classes": zone_classes}
@@ -851,7 +886,8 @@ REGION = Region(
     needs=("wind_speed", "air_density", "air_temperature", "air_pressure", "soil_wetness_factor", "snow_cover_factor",
            "snow_depth", "sand", "silt", "clay", "organic_matter", "calcium_carbonate", "ridge_roughness",
            "random_roughness", "flat_residue_cover", "standing_silhouette", "fractional_vegetation_cover",
-           "vegetation_cover", "downwind_distance", "soil_loss", "annual_precipitation"),
+           "vegetation_cover", "downwind_distance", "soil_loss", "annual_precipitation",
+           "potential_evapotranspiration", "period_precipitation", "irrigation_depth", "rain_days"),
     produces=("weather_factor", "erodible_fraction", "soil_crust_factor", "surface_roughness_factor",
               "wind_vegetation_factor", "max_transport_capacity", "critical_field_length", "wind_soil_loss",
               "potential_wind_soil_loss", "erosion_intensity_class", "erosion_agent_zone"),
