@@ -364,8 +364,8 @@ def weather_factor(wind_speed, *, units: str | None = None, threshold: float = 5
     g
         Gravitational acceleration (9.8 m s⁻²).
 
-    Returns WF without the time axis: a DataArray (CRS and coordinates kept), a float for a
-    1-D record, a NumPy array otherwise. Cells without a valid observation give NaN.
+    Returns WF without the time axis: a float32 DataArray (CRS and coordinates kept), a float
+    for a 1-D record, a float32 NumPy array otherwise. Cells without a valid observation give NaN.
     """
     validation = _validation(data_validation)
     ut = _number(threshold, "threshold", minimum=0.0)
@@ -379,8 +379,9 @@ def weather_factor(wind_speed, *, units: str | None = None, threshold: float = 5
         u = u * to2m
         if attrs is not None:
             u.attrs = dict(attrs, units="m s-1")
-    if isinstance(u, xr.DataArray):
-        u.attrs["units"] = "m s-1"
+    if isinstance(u, xr.DataArray):  # a new object: the caller's attributes are never touched
+        u = u.copy(deep=False)
+        u.attrs = dict(u.attrs, units="m s-1")
 
     # rho, SW and SD: constant factors multiply WF after the sum; time-varying ones weight each observation
     if air_temperature is not None or air_pressure is not None:
@@ -459,7 +460,7 @@ def weather_factor(wind_speed, *, units: str | None = None, threshold: float = 5
         if math.isnan(value):
             raise InputError("wind_speed holds no valid observation: check the record and its nodata")
         return value
-    return np.asarray(out)
+    return np.asarray(out, dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------------- soil
