@@ -436,8 +436,12 @@ def weather_factor(wind_speed, *, units: str | None = None, threshold: float = 5
         for c in constant:
             out = out * c
         template = wind_speed.isel({time_dim: 0}, drop=True)
+        given = wind_speed.attrs.get("units", units)
         history = (f"weather_factor: RWEQ WF = Wf (rho/g) SW SD, U_t = {ut:g} m s-1 at 2 m, N_d = {nd:g} d, "
-                   f"g = {gg:g}" + (f", wind reduced from {height:g} m to 2 m (FAO-56 eq. 47)" if to2m != 1 else ""))
+                   f"g = {gg:g}"
+                   + (", wind without units taken as 'm s-1'" if given is None else f", wind in {given!r}"
+                      + ("" if _wind_factor(given, "wind_speed", "raise") == 1.0 else " converted to 'm s-1'"))
+                   + (f", reduced from {height:g} m to 2 m (FAO-56 eq. 47)" if to2m != 1 else ""))
         refs = REF_RWEQ + "; " + REF_CHINA + ("; " + REF_FAO56 if to2m != 1 else "")
         das = [x for x in constant if isinstance(x, xr.DataArray)]
         return finalize(out.astype(np.float32), "weather_factor", template, history, refs, inputs=das)
