@@ -276,7 +276,8 @@ def aggregate(classes, zones=None, *, wind=None, cell_area=None, zone_ids=None, 
         multi-part unit split over rows).
     wind
         Optional wind-erosion classes on the same grid. Each cell then takes the more severe of
-        its water and wind classes, so it is counted once (docs/decisions/0006-water-wind.md).
+        its water and wind classes, so it is counted once (docs/decisions/0006-water-wind-aggregation.md);
+        :func:`erosion.regions.wind.zone_classes` masks both by a zone map first.
     cell_area
         Cell areas in m²: a number, one value per row, or a raster. Default: true areas from the
         grid (:func:`erosion.grid.row_areas`, ellipsoidal on geographic grids); required for
