@@ -13,21 +13,12 @@ both. The machines are shared and noisy: compare the ratios, not the times.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import best_of
 
 from erosion._kernels import wind as wk
 from erosion.regions.wind import _threads, rweq
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def rweq_numpy(wf, ef, scf, kp, cog, z=50.0):

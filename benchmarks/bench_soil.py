@@ -16,33 +16,14 @@ machines are shared and noisy: compare the ratios, not the absolute times. conve
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
 
 import numpy as np
+from _timing import best_of, peak_bytes
 
 from erosion._kernels import soil as sk
 from erosion.factors.soil import _threads, convert_texture, k_epic, k_gmd, k_nomograph
 
 W = 0.01 / np.log(10.0)
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def peak_bytes(fn) -> int:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
 
 
 def epic_numpy(san, sil, cla, c):

@@ -12,30 +12,11 @@ the ratios, not the absolute times.
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
 
 import numpy as np
+from _timing import best_of, peak_bytes
 
 from erosion.factors import engineering, tables, vegetation
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def peak_bytes(fn) -> int:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ included) and return the same kind. This module keeps that promise in one place:
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -41,6 +42,13 @@ _HINTS = {
 
 _DEFAULT_HINT = (" Check the input and its units (negative values, percent instead of a 0-1 fraction, "
                  "or US customary units).")
+
+
+def eager_threads(n_cells: int, min_cells: int = 1 << 20) -> int:
+    """Threads for an eager (NumPy) call: up to one per available core, each with ≥ ``min_cells``
+    cells. Inside dask blocks dask owns the parallelism: use one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, n_cells // min_cells))
 
 
 def _validation(value: str) -> Validation:

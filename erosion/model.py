@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,13 +18,12 @@ import xarray as xr
 
 from . import vocabulary
 from ._array import ArrayLike, Validation, _complain, _validation, check_range, declared_nodata, finalize, prepare
+from ._array import eager_threads as _threads
 from ._kernels.model import VALID_BIT, csle_product, csle_product_cropland, rusle_product
 from .errors import InputError
 from .grid import same_grid
 
 __all__ = ["csle", "rusle"]
-
-_MIN_CELLS_PER_THREAD = 1 << 20
 
 _CSLE = (("R", "rainfall_erosivity"), ("K", "soil_erodibility"), ("LS", "ls_factor"),
          ("B", "biological_factor"), ("E", "engineering_factor"), ("T", "tillage_factor"))
@@ -71,12 +69,6 @@ def _crop_codes(cropland, validation: Validation) -> np.ndarray:
                   "with da.rio.write_nodata(...). With data_validation='warn' they are treated as nodata.", validation)
         nodata = nodata | bad
     return np.where(nodata, 2, c == 1).astype(np.uint8)
-
-
-def _threads(n_cells: int) -> int:
-    """Threads for an eager (NumPy) call: up to one per available core, each with ≥ 1 Mi cells."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, n_cells // _MIN_CELLS_PER_THREAD))
 
 
 def _run_split(kernel, flats, lo, hi, out, threads: int) -> int:

@@ -98,7 +98,7 @@ def p_factor(slope: ArrayLike, *, practice: str = "contouring", units: str | Non
         elif units is not None and not _units.same_units(str(given), units):
             raise UnitsError(f"slope has units {given!r} but units={units!r} was passed; drop one of them")
     elif units == "percent":
-        slope = np.degrees(np.arctan(np.asarray(slope, dtype=np.float64) / 100.0))
+        slope = _units.conversion("percent", "slope")(slope)
     if practice == "none":
         rows = None
     else:

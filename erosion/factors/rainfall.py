@@ -432,9 +432,9 @@ def halfmonth_erosivity(daily_precip: DailyInput, *, dates=None, model: Model = 
     if isinstance(daily_precip, pd.DataFrame):
         return _table("halfmonth", daily_precip, **_locals_without(locals()))
     d = _as_daily(daily_precip, dates, time_dim, _validation(data_validation))
-    means, _, _, _ = _halfmonth_means(d, model, coefficients, threshold, missing, p_d12, p_y12, alpha, beta,
-                                      "daily_precip")
-    c, thr = _options(model, coefficients, threshold)
+    means, *_ = _halfmonth_means(d, model, coefficients, threshold, missing, p_d12, p_y12, alpha, beta,
+                                 "daily_precip")
+    _, thr = _options(model, coefficients, threshold)
     ref = REF_ZHANG if model == "zhang2002" else REF_XIE
     return _wrap(means, d, "halfmonth_erosivity", _history("halfmonth_erosivity", model, thr, missing, d), ref,
                  True, time_dim)
@@ -460,9 +460,9 @@ def r_factor_daily(daily_precip: DailyInput, *, dates=None, model: Model = "zhan
     if isinstance(daily_precip, pd.DataFrame):
         return _table("r", daily_precip, **_locals_without(locals()))
     d = _as_daily(daily_precip, dates, time_dim, _validation(data_validation))
-    means, stats, a, b = _halfmonth_means(d, model, coefficients, threshold, missing, p_d12, p_y12, alpha, beta,
-                                          "daily_precip")
-    c, thr = _options(model, coefficients, threshold)
+    means, *_ = _halfmonth_means(d, model, coefficients, threshold, missing, p_d12, p_y12, alpha, beta,
+                                 "daily_precip")
+    _, thr = _options(model, coefficients, threshold)
     ref = REF_ZHANG if model == "zhang2002" else REF_XIE
     return _wrap(means.sum(axis=0), d, "rainfall_erosivity", _history("r_factor_daily", model, thr, missing, d),
                  ref, False, time_dim)

@@ -21,7 +21,6 @@ import functools
 import itertools
 import math
 import operator
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,11 +32,13 @@ from .._array import (
     _complain,
     _validation,
     apply_cellwise,
+    check_not_all_nan,
     check_range,
     declared_nodata,
     finalize,
     prepare,
 )
+from .._array import eager_threads as _threads
 from .._kernels import soil as sk
 from ..errors import InputError, UnitsError, UnknownCodeError
 from ..grid import same_grid
@@ -86,19 +87,12 @@ REF_VAN_BEMMELEN = ("van Bemmelen, J.M. (1890) Landwirtsch. Vers.-Stat. 37:279-2
 
 _STRUCTURE = "1 very fine granular, 2 fine granular, 3 medium or coarse granular, 4 blocky, platy or massive"
 _PERMEABILITY = "1 rapid, 2 moderate to rapid, 3 moderate, 4 slow to moderate, 5 slow, 6 very slow"
-_MIN_CELLS_PER_THREAD = 1 << 20
 _FRACTION_HINT = ("they look like 0-1 fractions but percent is expected: multiply them by 100 (a DataArray may "
                   "instead say units='1' once erosion.units converts fractions)")
 
 
 # ----------------------------------------------------------------------------------------------
 # plumbing
-
-
-def _threads(n_cells: int) -> int:
-    """Threads for an eager (NumPy) call: up to one per available core, each with ≥ 1 Mi cells."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, n_cells // _MIN_CELLS_PER_THREAD))
 
 
 def _is_dask(x) -> bool:
@@ -134,10 +128,8 @@ def _number(value, name: str, *, allow_none: bool = False, positive: bool = Fals
 def _all_nan(arrays, names) -> None:
     """Eager arrays (not scalars) holding no valid value at all are an error, not a grid of NaN."""
     for a, name in zip(arrays, names, strict=True):
-        a = np.asarray(a)
-        if a.ndim and a.size and a.dtype.kind == "f" and not np.isfinite(a).any():
-            raise InputError(f"{name} is entirely NaN/nodata ({a.size} cells): check the file, its nodata value "
-                             "and the area it covers")
+        if np.ndim(a):
+            check_not_all_nan(a, name)
 
 
 def _sum_message(arrays, names, tol: float, validation: Validation) -> None:

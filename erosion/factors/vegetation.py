@@ -547,7 +547,7 @@ def soil_loss_ratio_by_class(fvc: ArrayLike, landcover: ArrayLike, *, classes: M
 
 # -------------------------------------------------------------------------------------- B
 
-def _share(share, tolerance: float):
+def _share(share):
     """The erosivity share as a DataArray (halfmonth[, y, x]) or a NumPy array (24[, ...])."""
     if isinstance(share, pd.Series):
         share = share.to_numpy(np.float64)
@@ -625,7 +625,7 @@ def b_factor(slr: ArrayLike, erosivity_share, *, tolerance: float = 1e-3, data_v
     validation = _validation(data_validation)
     if not tolerance >= 0:
         raise InputError(f"tolerance must be a non-negative number, not {tolerance!r}")
-    w = _share(erosivity_share, tolerance)
+    w = _share(erosivity_share)
     history = "b_factor: B = sum over 24 half-months of SLR_i * WR_i"
 
     if not isinstance(slr, xr.DataArray):

@@ -27,7 +27,6 @@ Method page: docs/methods/region-loess.md; choices: docs/decisions/0023-loess-gr
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -37,8 +36,9 @@ import pandas as pd
 import xarray as xr
 
 from .. import vocabulary
-from .._array import ArrayLike, _validation, apply_cellwise, declared_nodata, squeeze_bands
+from .._array import ArrayLike, _complain, _validation, apply_cellwise, declared_nodata, squeeze_bands
 from .._attrs import finalize
+from ..aggregation import _is_geodataframe
 from ..classification import classify, tolerable_loss
 from ..errors import GridMismatchError, InputError, UnitsError, UnknownCodeError, ValueRangeError
 from ..grid import check_same_grid, grid_of
@@ -145,12 +145,6 @@ _RADIAN_MAX = 1.6  # π/2 = 1.5708: an angle map whose largest value is at most 
 
 
 # ----------------------------------------------------------------------------- checks
-
-def _complain(message: str, validation: str, error: type[Exception] = ValueRangeError) -> None:
-    if validation == "raise":
-        raise error(message)
-    warnings.warn(message, stacklevel=5)
-
 
 def _where(bad: np.ndarray) -> str:
     """The first offending cell, as an index, for the message."""
@@ -521,10 +515,6 @@ def unstable_share(susceptibility: ArrayLike, zones, *, unstable_classes: Sequen
 
 
 # ----------------------------------------------------------------------------- inventory
-
-def _is_geodataframe(x) -> bool:
-    return hasattr(x, "geometry") and hasattr(x, "crs") and not isinstance(x, (xr.DataArray, np.ndarray))
-
 
 def _burn(shapes, transform, shape) -> np.ndarray:
     """Polygons burnt on cell centres (all_touched=False) as a 0/1 uint8 block."""
