@@ -35,7 +35,6 @@ implemented: its constants could not be confirmed (docs/methods/region-wind.md).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
@@ -53,6 +52,7 @@ from .._array import (
     apply_cellwise,
     check_range,
     declared_nodata,
+    eager_threads,
     finalize,
     prepare,
     squeeze_bands,
@@ -140,8 +140,7 @@ def _number(value, name: str, *, positive: bool = False, minimum: float | None =
 
 
 def _threads(n: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, n // _MIN_CELLS_PER_THREAD))
+    return eager_threads(n, _MIN_CELLS_PER_THREAD)
 
 
 def _wind_factor(given: str | None, arg: str, validation: Validation) -> float:
@@ -300,10 +299,10 @@ def _time_weight(value, name: str, variable: str, wind, time_dim: str, validatio
         return None, value
     arr = np.asarray(value, dtype=np.float64)
     check_range(arr, variable, validation, name)
-    w = np.asarray(wind.data if isinstance(wind, xr.DataArray) else wind)
-    if arr.ndim and arr.ndim == w.ndim and arr.shape[0] == w.shape[0] and w.shape[0] > 1:
+    shape = np.shape(wind.data if isinstance(wind, xr.DataArray) else wind)  # the shape only: never compute
+    if arr.ndim and arr.ndim == len(shape) and arr.shape[0] == shape[0] and shape[0] > 1:
         if isinstance(wind, xr.DataArray):
-            return xr.DataArray(np.broadcast_to(arr, w.shape), dims=wind.dims), None
+            return xr.DataArray(np.broadcast_to(arr, shape), dims=wind.dims), None
         return arr, None
     if isinstance(wind, xr.DataArray) and arr.ndim:
         dims = wind.dims[1:][-arr.ndim:]
