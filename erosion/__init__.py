@@ -30,6 +30,20 @@ from .grid import align, cell_area, check_same_grid
 from .io import open_raster, write_raster
 from .model import csle, rusle
 
+
+def run(config, *, restart: bool = False, progress=None, log=None):
+    """Run a config end to end (:func:`erosion.pipeline.run`; needs ``pip install erosion[run]``)."""
+    from .pipeline import run as _run
+
+    return _run(config, restart=restart, progress=progress, log=log)
+
+
+def validate(config) -> str:
+    """Check a run config without computing (:func:`erosion.pipeline.validate`)."""
+    from .pipeline import validate as _validate
+
+    return _validate(config)
+
 __all__ = [
     "ConfigError",
     "ErosionError",
@@ -52,7 +66,9 @@ __all__ = [
     "factors",
     "open_raster",
     "regions",
+    "run",
     "rusle",
+    "validate",
     "vocabulary",
     "write_raster",
 ]

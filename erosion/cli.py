@@ -30,6 +30,49 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from .pipeline import validate
+
+    print(validate(args.config))
+    print("config is valid; nothing was computed")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import run
+
+    try:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+    except ImportError:  # plain lines without rich
+        def progress(done, total):
+            print(f"tiles {done}/{total}", file=sys.stderr)
+
+        result = run(args.config, restart=args.restart, progress=progress, log=print)
+    else:
+        columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns) as bar:
+            task = bar.add_task("tiles", total=None)
+
+            def progress(done, total):
+                bar.update(task, completed=done, total=total)
+
+            result = run(args.config, restart=args.restart, progress=progress, log=bar.console.print)
+    print(f"run {result.provenance['run']!r}: {result.tiles_computed} tiles computed, {result.tiles_skipped} "
+          f"already done, in {result.provenance['compute_seconds']} s")
+    print(f"outputs in {result.folder}/: {result.store.name}, tables/, "
+          + ("cog/, " if result.provenance["cogs"] else "") + (f"report/{result.report.name}" if result.report else ""))
+    for level, table in result.tables.items():
+        land, eroded = table["land_km2"].sum(), table["eroded_km2"].sum()
+        rate = 100 * table["slight_km2"].sum() / land if land else float("nan")
+        print(f"  {level}: {len(table)} units, land {land:,.0f} km2, eroded {eroded:,.0f} km2, conservation rate "
+              f"{rate:.2f} %")
+    if result.targets is not None:
+        t = result.targets.dropna(subset=["target_pct"])
+        print(f"  targets: {int(t['on_track'].astype(bool).sum())} of {len(t)} on track")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="erosion", description="Soil-erosion modelling on raster grids (CSLE, RUSLE).")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -37,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run CSLE end to end on the embedded Jacksboro DEM")
     demo.add_argument("--output", default="demo-output", help="output folder (default: demo-output)")
     demo.set_defaults(func=_demo)
+    runp = sub.add_parser("run", help="run a config (TOML): tiles, Zarr store, tables by unit level, report")
+    runp.add_argument("config", help="the run's TOML config")
+    runp.add_argument("--restart", action="store_true",
+                      help="delete a previous run's outputs in the output folder instead of resuming it")
+    runp.set_defaults(func=_run)
+    check = sub.add_parser("validate", help="check a config (files, CRS, grids, units, steps, unit levels) only")
+    check.add_argument("config", help="the run's TOML config")
+    check.set_defaults(func=_validate)
     args = parser.parse_args(argv)
     if args.version:
         from ._attrs import _version

@@ -1,0 +1,153 @@
+"""The run report: a Markdown page a person can read, with maps and charts as PNG.
+
+It says what was computed from what (each input, real or illustrative, with its source and
+checksum), the headline figures, the coarsest level's table against its targets, and the run's
+provenance. Figures need matplotlib (``pip install erosion[plot]``); without it the report is
+written without them and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..aggregation import CLASS_COLUMNS
+
+_CLASS_COLOURS = ["#ffffff", "#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#a50026"]
+_MAX_PIXELS = 1200
+
+
+def _atomic_png(fig, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}.png")
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _figures(folder: Path, plan, tables: dict, targets) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import xarray as xr
+    from matplotlib.colors import ListedColormap
+
+    out = []
+    names = plan.config.outputs.variables
+    ds = xr.open_zarr(folder / "erosion.zarr", decode_coords="all")
+    step = max(1, -(-max(plan.grid.shape) // _MAX_PIXELS))
+    extent = [plan.grid.bounds[0], plan.grid.bounds[2], plan.grid.bounds[1], plan.grid.bounds[3]]
+    north_up = plan.grid.transform.e < 0
+    if "water_class" in names:
+        classes = np.asarray(ds["water_class"][::step, ::step])
+        fig, ax = plt.subplots(figsize=(8, 6))
+        ax.imshow(classes, cmap=ListedColormap(_CLASS_COLOURS), vmin=0, vmax=6, interpolation="nearest",
+                  extent=extent, origin="upper" if north_up else "lower")
+        ax.set_title("Water-erosion intensity class (SL 190-2007)")
+        handles = [matplotlib.patches.Patch(color=c, label=n) for c, n in
+                   zip(_CLASS_COLOURS[1:], ["slight", "light", "moderate", "intense", "very intense", "severe"],
+                       strict=True)]
+        ax.legend(handles=handles, loc="lower left", fontsize=7)
+        _atomic_png(fig, folder / "report" / "classes.png")
+        plt.close(fig)
+        out.append(("Intensity classes", "classes.png"))
+    if "A" in names:
+        a = np.asarray(ds["A"][::step, ::step], dtype=np.float64)
+        fig, ax = plt.subplots(figsize=(8, 6))
+        shown = ax.imshow(np.log10(np.maximum(a, 1e-3)), cmap="magma_r", extent=extent,
+                          origin="upper" if north_up else "lower")
+        fig.colorbar(shown, ax=ax, label="log10 A (t hm-2 a-1)")
+        ax.set_title("Soil loss A")
+        _atomic_png(fig, folder / "report" / "soil_loss.png")
+        plt.close(fig)
+        out.append(("Soil loss", "soil_loss.png"))
+    top = list(tables.values())[-1]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    top[CLASS_COLUMNS[1:]].sum().plot.bar(ax=ax, color=_CLASS_COLOURS[2:])
+    ax.set_ylabel("km²")
+    ax.set_title("Eroded area by intensity class (whole run)")
+    _atomic_png(fig, folder / "report" / "classes_area.png")
+    plt.close(fig)
+    out.append(("Eroded area by class", "classes_area.png"))
+    if targets is not None and targets["target_pct"].notna().any():
+        t = targets.dropna(subset=["target_pct"]).sort_values("gap_pct")
+        fig, ax = plt.subplots(figsize=(8, max(3, 0.25 * len(t))))
+        labels = t["name_en"] if "name_en" in t else t["name"].astype(str)
+        ax.barh(labels, t["conservation_rate_pct"], color=np.where(t["on_track"].astype(bool), "#1a9850", "#d73027"))
+        ax.scatter(t["target_pct"], labels, color="black", marker="|", s=120, label="target")
+        ax.set_xlabel("soil and water conservation rate (%)")
+        ax.legend(loc="lower right")
+        _atomic_png(fig, folder / "report" / "targets.png")
+        plt.close(fig)
+        out.append(("Conservation rate against target", "targets.png"))
+    return out
+
+
+def _markdown_table(frame: pd.DataFrame, digits: int = 2) -> str:
+    frame = frame.reset_index()
+    head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = [f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v) for v in row]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join([head, rule, *rows])
+
+
+def write_report(folder: Path, plan, tables: dict, targets, provenance: dict) -> Path:
+    """Write report/report.md (and PNGs) atomically; return its path."""
+    (folder / "report").mkdir(exist_ok=True)
+    cfg = plan.config
+    try:
+        figures = _figures(folder, plan, tables, targets)
+        no_figures = ""
+    except ImportError:
+        figures, no_figures = [], "Figures need matplotlib (pip install erosion[plot]); none were drawn."
+    top_name, top = list(tables.items())[-1]
+    land, eroded = top["land_km2"].sum(), top["eroded_km2"].sum()
+    rate = 100.0 * top["slight_km2"].sum() / land if land > 0 else float("nan")
+    lines = [f"# Soil-erosion run: {cfg.run.name}", "",
+             f"erosion {provenance['erosion_version']}, {provenance['engine']}; started {provenance['started']}, "
+             f"finished {provenance.get('finished', '?')}.", "",
+             f"Grid: {plan.grid.describe()}; {provenance['tiles'][0] * provenance['tiles'][1]} tiles of "
+             f"{cfg.run.tile} cells.", "",
+             "## Headline", "",
+             f"- land area with a class: {land:,.1f} km²",
+             f"- eroded (light or worse): {eroded:,.1f} km²",
+             f"- soil and water conservation rate: {rate:.2f} %", "",
+             "## Inputs: what is real and what is illustrative", "",
+             "| input | data | units | real or illustrative | source | checksum |", "|---|---|---|---|---|---|"]
+    for name, info in plan.inputs.items():
+        data = info.get("path") or f"constant {info.get('value')}"
+        kind = "**illustrative**" if info.get("illustrative") else "real data"
+        check = provenance["checksums"].get(f"inputs.{name}", "")
+        lines.append(f"| {name} | {data} | {info.get('units') or 'codes'} | {kind} | {info.get('source', '')} | "
+                     f"{check[:19]} |")
+    illustrative = [n for n, i in plan.inputs.items() if i.get("illustrative")]
+    if illustrative:
+        lines += ["", f"Inputs marked illustrative ({', '.join(illustrative)}) are not measurements: the soil loss, "
+                      "classes and rates below show the method at work, not the state of the land."]
+    lines += ["", f"## By {top_name}", "", _markdown_table(top.drop(columns=[c for c in top.columns if c.endswith('_id')]))]
+    if targets is not None:
+        lines += ["", "## Against the targets", "", _markdown_table(targets)]
+    if figures or no_figures:
+        lines += ["", "## Figures", ""]
+        lines += [f"![{title}]({path})" for title, path in figures] or [no_figures]
+    lines += ["", "## Tables", ""]
+    lines += [f"- {name}: {', '.join(paths)}" for name, paths in provenance.get("tables", {}).items()]
+    lines += ["", "## Provenance", "", "```json", json.dumps(provenance, indent=1, ensure_ascii=False), "```", ""]
+    path = folder / "report" / "report.md"
+    tmp = path.with_name(f".report.md.tmp-{uuid.uuid4().hex}")
+    try:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
