@@ -100,10 +100,10 @@ def _product(spec, arrays, cropland, validation: Validation, out: np.ndarray | N
         raise InputError(f"out must be a C-contiguous float32 array of shape {shape}, "
                          f"not {out.dtype} {out.shape}")
     lo, hi = _bounds(spec)
-    if spec is _CSLE and cropland is not None:
+    if spec == _CSLE and cropland is not None:
         kernel, flats = csle_product_cropland, [*flats, _flat(_crop_codes(cropland, validation), shape)]
     else:
-        kernel = csle_product if spec is _CSLE else rusle_product
+        kernel = csle_product if spec == _CSLE else rusle_product
     flags = _run_split(kernel, flats, lo, hi, out.reshape(-1), threads)
     for j, (name, var) in enumerate(spec):
         if flags >> j & 1:

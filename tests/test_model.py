@@ -196,3 +196,14 @@ def test_out_buffer():
     assert csle(**f, out=out) is out
     with pytest.raises(InputError, match="out must be"):
         csle(**f, out=np.empty((2, 2), np.float32))
+
+
+def test_csle_on_dask_in_worker_processes():
+    """The block function travels to other processes by value (distributed, multiprocessing):
+    the equation must not be recognised by object identity there (it was: rusle's kernel ran)."""
+    import dask
+
+    ls = xr.DataArray(da.full((40, 30), 2.0, chunks=20), dims=("y", "x"), attrs={"units": "1"})
+    with dask.config.set(scheduler="processes", num_workers=2):
+        a = csle(1000.0, 0.005, ls, 0.5, 0.8, 0.9).compute()
+    np.testing.assert_allclose(a.values, 1000.0 * 0.005 * 2.0 * 0.5 * 0.8 * 0.9, rtol=1e-6)
