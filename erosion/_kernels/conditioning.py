@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .terrain import _DI, _DJ, _NEAR_ZERO, _NEAR_ZERO_STEP, _nb, _neighbour, _pop, _push, outlet_mask, priority_flood_epsilon
+from .terrain import _DI, _DJ, _NEAR_ZERO, _NEAR_ZERO_STEP, _nb, _pop, _push, outlet_mask, priority_flood_epsilon
 
 FLATS = ("epsilon", "barnes")
 """Flat rules of ``fill_depressions``: ulps along the flood order, or Barnes et al. (2014b)."""
@@ -53,6 +53,356 @@ def _raise_cell(flat, bits, c, m):
         flat[c] = flat[c] + m * _NEAR_ZERO_STEP
 
 
+# --- padded grids ---------------------------------------------------------------------------
+# The fill and the flat resolution work on a copy of the grid with a ring of invalid cells
+# around it (row width nx + 2): every neighbour of a grid cell is then a flat index c + offset,
+# with no bounds checks and no divisions. ``state`` holds one byte of flags per padded cell.
+
+_CLOSED = np.uint8(1)  # reached by the fill (any non-zero state is closed to it)
+_INVALID = np.uint8(2)  # not finite, or the ring
+_OUTLET = np.uint8(4)  # a valid cell on the grid edge or beside an invalid one
+_FLAT = np.uint8(8)  # valid, not an outlet, no strictly lower neighbour
+_CANDIDATE = np.uint8(16)  # may be flat: checked by _mark_flats
+_SEEN = np.uint8(32)  # gathered into the flat group being resolved (or an earlier one)
+_DONE = np.uint8(64)  # in a flat group already resolved
+_LOW = np.uint8(128)  # a low edge of the group being resolved, already listed
+_INT32_CELLS = 2**31 - 1  # padded grids smaller than this index their cells with int32
+
+
+@njit(cache=True, nogil=True)
+def _pad(z, inner):
+    """(zp, state, offsets): z in a ring of invalid cells; outlets flagged, and the other valid
+    cells flagged ``inner`` (the fill opens them: 0; :func:`resolve_flats`: closed candidates)."""
+    ny, nx = z.shape
+    w = nx + 2
+    zp = np.empty((ny + 2) * w, dtype=np.float64)
+    state = np.empty((ny + 2) * w, dtype=np.uint8)
+    for j in range(w):
+        zp[j] = np.nan
+        state[j] = _INVALID
+        zp[(ny + 1) * w + j] = np.nan
+        state[(ny + 1) * w + j] = _INVALID
+    invalid = 0
+    for i in range(ny):
+        r = (i + 1) * w
+        zp[r] = np.nan
+        state[r] = _INVALID
+        zp[r + nx + 1] = np.nan
+        state[r + nx + 1] = _INVALID
+        for j in range(nx):
+            v = z[i, j]
+            zp[r + 1 + j] = v
+            if math.isfinite(v):
+                state[r + 1 + j] = inner
+            else:
+                state[r + 1 + j] = _INVALID
+                invalid += 1
+    offsets = np.empty(8, dtype=np.int64)
+    for k in range(8):
+        offsets[k] = _DI[k] * w + _DJ[k]
+    outlet = _OUTLET | _CLOSED
+    for i in range(ny):  # grid edge
+        step = nx - 1 if 0 < i < ny - 1 and nx > 1 else 1
+        for j in range(0, nx, step):
+            c = (i + 1) * w + j + 1
+            if not state[c] & _INVALID:
+                state[c] = outlet
+    if invalid > 0:  # beside nodata
+        for i in range(ny):
+            r = (i + 1) * w
+            for c in range(r + 1, r + nx + 1):
+                if state[c] & _INVALID:
+                    for k in range(8):
+                        nb = c + offsets[k]
+                        if not state[nb] & _INVALID:
+                            state[nb] = outlet
+    return zp, state, offsets
+
+
+@njit(cache=True, nogil=True)
+def _unpad(zp, ny, nx):
+    return zp.reshape(ny + 2, nx + 2)[1:ny + 1, 1:nx + 1].copy()
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _before(za, ia, zb, ib):
+    """Heap order: (elevation, index), as in :mod:`erosion._kernels.terrain` (the result of the
+    exact fill depends on the order among equal elevations only through the sign of zeros)."""
+    return za < zb or (za == zb and ia < ib)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_push(hz, hi, size, zval, idx):
+    """Push onto a 4-ary min-heap (half the depth of a binary one: fewer cache misses)."""
+    pos = size
+    while pos > 0:
+        parent = (pos - 1) >> 2
+        pz = hz[parent]
+        pi = hi[parent]
+        if not _before(zval, idx, pz, pi):
+            break
+        hz[pos] = pz
+        hi[pos] = pi
+        pos = parent
+    hz[pos] = zval
+    hi[pos] = idx
+    return size + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_pop(hz, hi, size):
+    """Remove the top of the 4-ary heap (read hz[0], hi[0] first); returns the new size."""
+    size -= 1
+    zval = hz[size]
+    idx = hi[size]
+    pos = 0
+    while True:
+        first = 4 * pos + 1
+        if first >= size:
+            break
+        best = first
+        bz = hz[first]
+        bi = hi[first]
+        last = min(first + 4, size)
+        for child in range(first + 1, last):
+            cz = hz[child]
+            ci = hi[child]
+            if _before(cz, ci, bz, bi):
+                best = child
+                bz = cz
+                bi = ci
+        if not _before(bz, bi, zval, idx):
+            break
+        hz[pos] = bz
+        hi[pos] = bi
+        pos = best
+    hz[pos] = zval
+    hi[pos] = idx
+    return size
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _coarse(v, low, scale, last):
+    """Coarse bucket of the elevation v: non-decreasing in v, 0 to last."""
+    return 0 if scale == 0 else min(int((v - low) * scale), last)
+
+
+@njit(cache=True, nogil=True)
+def _fill_padded(zp, state, offsets, hz, hi, pit, trace, link):
+    """Priority-flood with a pit queue and slope tracing on the padded grid, in place.
+
+    The priority queue has two levels: coarse buckets of elevation (about one per 2 cells,
+    evenly spread between the lowest and highest valid elevations; each a list linked through
+    ``link``) and a 4-ary heap holding only the current bucket. The flood level never
+    decreases, so a cell pushed in a later bucket waits in its list, and the small heap stays
+    in cache. Cells leave in (elevation, index) order all the same.
+
+    Cells raised to the level of the cell that reached them are flagged flat; cells reached at
+    the same level are flagged candidates (flat unless a neighbour is lower); every other
+    valid cell has a strictly lower neighbour, the cell that reached it.
+    """
+    low = np.inf
+    high = -np.inf
+    for c in range(zp.size):
+        if not state[c] & _INVALID:
+            v = zp[c]
+            low = min(low, v)
+            high = max(high, v)
+    nbuckets = max(1024, min(zp.size // 2, 1 << 24))
+    span = high - low
+    scale = nbuckets / span if span > 0 and math.isfinite(span) else 0.0
+    last = nbuckets - 1
+    head_of = np.full(nbuckets, -1, dtype=link.dtype)
+    waiting = 0  # cells in the bucket lists
+    for c in range(zp.size):
+        if state[c] & _OUTLET:
+            b = _coarse(zp[c], low, scale, last)
+            link[c] = head_of[b]
+            head_of[b] = c
+            waiting += 1
+    current = -1
+    size = 0
+    head = 0
+    tail = 0
+    while True:
+        if head < tail:
+            c = pit[head]
+            head += 1
+            if head == tail:  # the FIFO is empty: start it again at 0 (stays in cache)
+                head = 0
+                tail = 0
+        else:
+            if size == 0:
+                if waiting == 0:
+                    break
+                current += 1
+                while head_of[current] < 0:
+                    current += 1
+                c = head_of[current]
+                head_of[current] = -1
+                while c >= 0:
+                    size = _heap_push(hz, hi, size, zp[c], c)
+                    waiting -= 1
+                    c = link[c]
+            c = hi[0]
+            size = _heap_pop(hz, hi, size)
+        zc = zp[c]
+        top = 0
+        for k in range(8):
+            nb = c + offsets[k]
+            if state[nb]:
+                continue
+            v = zp[nb]
+            if v <= zc:
+                state[nb] = _CLOSED | _FLAT if v < zc else _CLOSED | _CANDIDATE
+                zp[nb] = zc  # also when equal: -0.0 reached from +0.0 becomes +0.0
+                pit[tail] = nb
+                tail += 1
+            else:
+                state[nb] = _CLOSED
+                trace[top] = nb
+                top += 1
+        while top > 0:  # higher cells settled without the heap (Zhou et al. 2016)
+            top -= 1
+            t = trace[top]
+            zt = zp[t]
+            wait = False
+            for k in range(8):
+                nb = t + offsets[k]
+                if state[nb] == 0 and zp[nb] <= zt:
+                    wait = True
+                    break
+            if wait:  # an open neighbour at or below it: its turn comes from the queue
+                b = _coarse(zt, low, scale, last)
+                if b <= current:
+                    size = _heap_push(hz, hi, size, zt, t)
+                else:
+                    link[t] = head_of[b]
+                    head_of[b] = t
+                    waiting += 1
+                continue
+            for k in range(8):
+                nb = t + offsets[k]
+                if state[nb] == 0:
+                    state[nb] = _CLOSED
+                    trace[top] = nb
+                    top += 1
+
+
+@njit(cache=True, nogil=True)
+def _mark_flats(zp, state, offsets):
+    """Flag the candidates without a strictly lower neighbour flat; returns the number of flat cells."""
+    nflat = 0
+    for c in range(zp.size):
+        s = state[c]
+        if s & _FLAT:
+            nflat += 1
+        elif s & _CANDIDATE:
+            zc = zp[c]
+            lower = False
+            for k in range(8):
+                if zp[c + offsets[k]] < zc:
+                    lower = True
+                    break
+            if not lower:
+                state[c] = s | _FLAT
+                nflat += 1
+    return nflat
+
+
+@njit(cache=True, nogil=True)
+def _resolve_padded(zp, state, offsets, group, queue, low, away, towards):
+    """Barnes et al. (2014b) on the flagged flats of the padded grid, one flat group at a time,
+    in place; returns (conflicts, undrained). ``group``, ``queue``, ``low``: int64 scratch of
+    the padded size; ``away``, ``towards``: int32 zeros of the padded size."""
+    bits = zp.view(np.int64)
+    conflicts = 0
+    undrained = 0
+    for s in range(zp.size):
+        if not state[s] & _FLAT or state[s] & _SEEN:
+            continue
+        zg = zp[s]  # adjacent flat cells share one elevation
+        # the group (8-connected flat cells), its cells beside higher terrain, its low edges
+        state[s] |= _SEEN
+        group[0] = s
+        m = 1
+        a = 0
+        nlow = 0
+        head = 0
+        while head < m:
+            c = group[head]
+            head += 1
+            higher = False
+            for k in range(8):
+                nb = c + offsets[k]
+                st = state[nb]
+                if st & _FLAT:
+                    if not st & _SEEN:
+                        state[nb] = st | _SEEN
+                        group[m] = nb
+                        m += 1
+                elif zp[nb] > zg:
+                    higher = True
+                elif not st & _LOW:  # equal (c has no lower neighbour): a low edge
+                    state[nb] = st | _LOW
+                    low[nlow] = nb
+                    nlow += 1
+            if higher:
+                away[c] = 1
+                queue[a] = c
+                a += 1
+        # 1. away from higher terrain; height = the largest distance
+        height = 0
+        head = 0
+        while head < a:
+            c = queue[head]
+            head += 1
+            d = away[c]
+            height = d
+            for k in range(8):
+                nb = c + offsets[k]
+                if state[nb] & _FLAT and away[nb] == 0:
+                    away[nb] = d + 1
+                    queue[a] = nb
+                    a += 1
+        # 2. towards lower terrain, from the low edges (distance 0), within this group
+        for q in range(nlow):
+            queue[q] = low[q]
+            state[low[q]] &= ~_LOW
+        tail = nlow
+        head = 0
+        mine = _SEEN | _DONE
+        while head < tail:
+            c = queue[head]
+            head += 1
+            d = towards[c] + 1
+            for k in range(8):
+                nb = c + offsets[k]
+                if (state[nb] & mine) == _SEEN and towards[nb] == 0:
+                    towards[nb] = d
+                    queue[tail] = nb
+                    tail += 1
+        # 3. the combined gradient, and the check against higher neighbours
+        for q in range(m):
+            c = group[q]
+            state[c] |= _DONE
+            if towards[c] == 0:
+                undrained += 1
+                continue
+            _raise_cell(zp, bits, c, 2 * np.int64(towards[c]) + height - away[c])
+            if away[c] != 1:  # no higher neighbour
+                continue
+            zc = zp[c]
+            for k in range(8):
+                nb = c + offsets[k]
+                if not state[nb] & _FLAT:
+                    v = zp[nb]
+                    if zg < v <= zc:
+                        conflicts += 1
+                        break
+    return conflicts, undrained
+
+
 @njit(cache=True, nogil=True)
 def priority_flood_exact(z):
     """Fill depressions to exact flats: priority-flood with a pit queue (Barnes et al. 2014a, Alg. 2).
@@ -62,71 +412,20 @@ def priority_flood_exact(z):
     Higher cells are traced up the slope without the heap (Zhou et al. 2016), as in
     :func:`erosion._kernels.terrain.priority_flood_epsilon`. Every output value is an input
     value, ``min over paths from an outlet of the highest elevation on the path``: filled
-    depressions become flats at their spill level.
+    depressions become flats at their spill level (so the order among equal elevations in the
+    heap does not matter).
     """
     ny, nx = z.shape
-    n = ny * nx
-    out = z.copy()
-    flat = out.reshape(n)
-    seed = outlet_mask(z).reshape(n)
-    closed = np.zeros(n, dtype=np.bool_)
-    hz = np.empty(n, dtype=np.float64)
-    hi = np.empty(n, dtype=np.int64)
-    size = 0
-    for c in range(n):
-        if not math.isfinite(flat[c]):
-            closed[c] = True
-        elif seed[c]:
-            closed[c] = True
-            size = _push(hz, hi, size, flat[c], c)
-    offsets = np.empty(8, dtype=np.int64)
-    for k in range(8):
-        offsets[k] = _DI[k] * nx + _DJ[k]
-    pit = np.empty(n, dtype=np.int64)
-    trace = np.empty(n, dtype=np.int64)
-    head = 0
-    tail = 0
-    while size > 0 or head < tail:
-        if head < tail:
-            c = pit[head]
-            head += 1
-        else:
-            c = hi[0]
-            size = _pop(hz, hi, size)
-        trace[0] = c
-        top = 1
-        first = True
-        while top > 0:  # c, then higher cells settled without the heap (Zhou et al. 2016)
-            top -= 1
-            t = trace[top]
-            zt = flat[t]
-            ti = t // nx
-            tj = t - ti * nx
-            inner = 0 < ti < ny - 1 and 0 < tj < nx - 1
-            if not first:
-                wait = False
-                for k in range(8):
-                    nb = _neighbour(t, k, ti, tj, inner, offsets, ny, nx)
-                    if nb >= 0 and not closed[nb] and flat[nb] <= zt:
-                        wait = True
-                        break
-                if wait:  # an open neighbour at or below it: its turn comes from the heap
-                    size = _push(hz, hi, size, zt, t)
-                    continue
-            first = False
-            for k in range(8):
-                nb = _neighbour(t, k, ti, tj, inner, offsets, ny, nx)
-                if nb < 0 or closed[nb]:
-                    continue
-                closed[nb] = True
-                if flat[nb] <= zt:
-                    flat[nb] = zt
-                    pit[tail] = nb
-                    tail += 1
-                else:
-                    trace[top] = nb
-                    top += 1
-    return out
+    zp, state, offsets = _pad(z, np.uint8(0))
+    size = zp.size
+    hz = np.empty(size, dtype=np.float64)
+    if size < _INT32_CELLS:
+        _fill_padded(zp, state, offsets, hz, np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32),
+                     np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32))
+    else:
+        _fill_padded(zp, state, offsets, hz, np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+                     np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64))
+    return _unpad(zp, ny, nx)
 
 
 @njit(cache=True, nogil=True)
@@ -151,133 +450,43 @@ def resolve_flats(z):
     that was higher than the flat; cells that reach it are counted as conflicts (possible only when
     the DEM's values are a few ulps apart). Returns ``(out, flat_cells, conflicts, undrained)``,
     ``undrained`` counting flat cells no low edge reaches (a flat in a pit: fill first).
+    The groups are resolved one at a time (their cells, BFS queues and distances stay in
+    cache for all but the largest), on a padded copy of the grid (see :func:`_pad`).
     """
     ny, nx = z.shape
-    n = ny * nx
-    zf = z.reshape(n)
-    seed = outlet_mask(z).reshape(n)
-    is_flat = np.zeros(n, dtype=np.bool_)
-    nflat = 0
-    for c in range(n):
-        if seed[c] or not math.isfinite(zf[c]):
-            continue
-        ci = c // nx
-        cj = c - ci * nx
-        lower = False
-        for k in range(8):  # not an outlet: an interior cell with 8 valid neighbours
-            if zf[_nb(ci, cj, k, ny, nx)] < zf[c]:
-                lower = True
-                break
-        if not lower:
-            is_flat[c] = True
-            nflat += 1
-    out = z.copy()
+    zp, state, offsets = _pad(z, _CLOSED | _CANDIDATE)
+    nflat = _mark_flats(zp, state, offsets)
     if nflat == 0:
-        return out, 0, 0, 0
-    queue = np.empty(n, dtype=np.int64)
+        return z.copy(), 0, 0, 0
+    size = zp.size
+    away = np.zeros(size, dtype=np.int32)
+    towards = np.zeros(size, dtype=np.int32)
+    if size < _INT32_CELLS:
+        conflicts, undrained = _resolve_padded(zp, state, offsets, np.empty(size, dtype=np.int32),
+                                               np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32),
+                                               away, towards)
+    else:
+        conflicts, undrained = _resolve_padded(zp, state, offsets, np.empty(size, dtype=np.int64),
+                                               np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+                                               away, towards)
+    return _unpad(zp, ny, nx), nflat, conflicts, undrained
 
-    # groups: 8-connected components of flat cells
-    label = np.zeros(n, dtype=np.int32)
-    groups = 0
-    for s in range(n):
-        if not is_flat[s] or label[s] != 0:
-            continue
-        groups += 1
-        label[s] = groups
-        queue[0] = s
-        head = 0
-        tail = 1
-        while head < tail:
-            c = queue[head]
-            head += 1
-            ci = c // nx
-            cj = c - ci * nx
-            for k in range(8):
-                nb = _nb(ci, cj, k, ny, nx)
-                if nb >= 0 and is_flat[nb] and label[nb] == 0:
-                    label[nb] = groups
-                    queue[tail] = nb
-                    tail += 1
 
-    # 1. gradient away from higher terrain
-    away = np.zeros(n, dtype=np.int32)
-    height = np.zeros(groups + 1, dtype=np.int32)
-    tail = 0
-    for c in range(n):
-        if not is_flat[c]:
-            continue
-        ci = c // nx
-        cj = c - ci * nx
-        for k in range(8):
-            if zf[_nb(ci, cj, k, ny, nx)] > zf[c]:
-                away[c] = 1
-                queue[tail] = c
-                tail += 1
-                break
-    head = 0
-    while head < tail:
-        c = queue[head]
-        head += 1
-        height[label[c]] = away[c]  # BFS order: distances never decrease
-        ci = c // nx
-        cj = c - ci * nx
-        for k in range(8):
-            nb = _nb(ci, cj, k, ny, nx)
-            if nb >= 0 and is_flat[nb] and away[nb] == 0:
-                away[nb] = away[c] + 1
-                queue[tail] = nb
-                tail += 1
-
-    # 2. gradient towards lower terrain, from the low edges (distance 0)
-    towards = np.zeros(n, dtype=np.int32)
-    tail = 0
-    for c in range(n):
-        if is_flat[c] or not math.isfinite(zf[c]):
-            continue
-        ci = c // nx
-        cj = c - ci * nx
-        for k in range(8):
-            nb = _nb(ci, cj, k, ny, nx)
-            if nb >= 0 and is_flat[nb] and zf[nb] == zf[c]:
-                queue[tail] = c
-                tail += 1
-                break
-    head = 0
-    while head < tail:
-        c = queue[head]
-        head += 1
-        ci = c // nx
-        cj = c - ci * nx
-        for k in range(8):
-            nb = _nb(ci, cj, k, ny, nx)
-            if nb >= 0 and is_flat[nb] and towards[nb] == 0 and zf[nb] == zf[c]:
-                towards[nb] = towards[c] + 1
-                queue[tail] = nb
-                tail += 1
-
-    # 3. combined gradient as ulp increments, then the check against higher neighbours
-    bits = out.reshape(n).view(np.int64)
-    of = out.reshape(n)
-    undrained = 0
-    for c in range(n):
-        if not is_flat[c]:
-            continue
-        if towards[c] == 0:
-            undrained += 1
-            continue
-        _raise_cell(of, bits, c, 2 * np.int64(towards[c]) + height[label[c]] - away[c])
-    conflicts = 0
-    for c in range(n):
-        if not is_flat[c]:
-            continue
-        ci = c // nx
-        cj = c - ci * nx
-        for k in range(8):
-            nb = _nb(ci, cj, k, ny, nx)
-            if zf[nb] > zf[c] and of[nb] <= of[c]:
-                conflicts += 1
-                break
-    return out, nflat, conflicts, undrained
+@njit(cache=True, nogil=True)
+def _fill_and_resolve(zp, state, offsets, hi):
+    """The fill, then the flats, on the padded grid; ``hi``: the heap's index array, whose dtype
+    (int32 or int64) the other index arrays share. Returns the number of conflicts."""
+    size = zp.size
+    hz = np.empty(size, dtype=np.float64)
+    pit = np.empty(size, dtype=hi.dtype)
+    trace = np.empty(size, dtype=hi.dtype)
+    _fill_padded(zp, state, offsets, hz, hi, pit, trace, np.empty(size, dtype=hi.dtype))
+    if _mark_flats(zp, state, offsets) == 0:
+        return 0
+    scratch = hz.view(np.int32)  # the heap is empty: its memory holds the two distances
+    scratch[:] = 0
+    conflicts, _ = _resolve_padded(zp, state, offsets, pit, trace, hi, scratch[:size], scratch[size:])
+    return conflicts
 
 
 @njit(cache=True, nogil=True)
@@ -287,8 +496,18 @@ def priority_flood_barnes(z):
     Where the increments would reach a higher neighbour (conflicts), priority-flood+ε is run on
     the result: it changes nothing on cells that already have a strictly descending path to an
     outlet, and raises the few others by ulps so that every valid cell drains.
+    One padded grid serves both steps: the fill flags the cells it raised (flat) and those it
+    reached at their own level (flat unless a neighbour is lower), so only those are checked,
+    and its heap and queues are reused as the flats' scratch.
     """
-    out, _, conflicts, _ = resolve_flats(priority_flood_exact(z))
+    ny, nx = z.shape
+    zp, state, offsets = _pad(z, np.uint8(0))
+    size = zp.size
+    if size < _INT32_CELLS:
+        conflicts = _fill_and_resolve(zp, state, offsets, np.empty(size, dtype=np.int32))
+    else:
+        conflicts = _fill_and_resolve(zp, state, offsets, np.empty(size, dtype=np.int64))
+    out = _unpad(zp, ny, nx)
     if conflicts > 0:
         out = priority_flood_epsilon(out)
     return out
