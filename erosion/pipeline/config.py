@@ -267,6 +267,14 @@ RESERVED = {"A", "water_class", "wind_class", "unit"}
 
 # ----------------------------------------------------------------------------- loading
 
+def did_you_mean(word: str, choices) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` (case-insensitive), or ``""``."""
+    choices = list(choices)
+    folded = {c.casefold(): c for c in choices}
+    close = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.6)
+    return f"; did you mean {folded[close[0]]!r}?" if close else ""
+
+
 def _fields_at(loc: tuple) -> list[str]:
     """The keys allowed where ``loc`` (a pydantic error location) points."""
     model: Any = Config
@@ -299,11 +307,9 @@ def _explain(exc: ValidationError, source: str) -> ConfigError:
         if err["type"] == "extra_forbidden":
             key = str(loc[-1])
             allowed = [f for f in _fields_at(loc) if f != "base"]
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            lines.append(f"{_where(loc)}unknown key {key!r}{hint} (allowed: {', '.join(allowed)})")
+            lines.append(f"{_where(loc)}unknown key {key!r}{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
         elif err["type"] == "missing":
-            lines.append(f"{_where(loc + ('',))}missing key {str(loc[-1])!r}")
+            lines.append(f"{_where(loc)}missing key {str(loc[-1])!r}")
         else:
             where = ".".join(str(p) for p in loc)
             lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")

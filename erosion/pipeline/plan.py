@@ -8,7 +8,6 @@ config can cause comes out before a tile is computed.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from ..classification import classify, tolerable_regions
 from ..errors import ConfigError, ErosionError, UnknownCodeError
 from ..model import csle, rusle
 from . import admin, sources
-from .config import Config, load_config
+from .config import Config, did_you_mean, load_config
 
 _FACTOR_VARIABLES = {"R": "rainfall_erosivity", "K": "soil_erodibility", "LS": "ls_factor", "B": "biological_factor",
                      "E": "engineering_factor", "T": "tillage_factor", "C": "cover_management_factor",
@@ -79,8 +78,7 @@ def _function(name: str, what: str):
         return functions[fn]
     known = [n for n in factors.__all__ if callable(getattr(factors, n)) and n[0].islower()]
     if name not in known:
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, known)
         raise ConfigError(f"{what}: unknown function {name!r}{hint} (erosion.factors functions, or '<region>.<function>')")
     return getattr(factors, name)
 
@@ -90,8 +88,7 @@ def _call(fn, args: dict, what: str):
     if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
         for key in args:
             if key not in params:
-                close = difflib.get_close_matches(key, list(params), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(key, list(params))
                 raise ConfigError(f"{what}: {fn.__name__}() has no argument {key!r}{hint} (it takes {list(params)})")
     try:
         inspect.signature(fn).bind(**args)
@@ -127,8 +124,7 @@ def _factor(value, name: str, cfg: Config, rasters: dict, what: str):
         return v if conv is None else float(conv(v) if callable(conv) else v * conv)
     if value not in rasters:
         known = sorted(rasters) + sorted(k for k, v in cfg.inputs.items() if v.value is not None)
-        close = difflib.get_close_matches(value, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(value, known)
         raise ConfigError(f"{what}: {name} = {value!r} names no input or step{hint} (known: {known})")
     return rasters[value]
 
@@ -176,8 +172,7 @@ def prepare(config) -> Plan:
                 args[arg] = constants[ref]
             else:
                 known = sorted(rasters) + sorted(constants)
-                close = difflib.get_close_matches(ref, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(ref, known)
                 raise ConfigError(f"{what}: input {arg} = {ref!r} names no input or earlier step{hint} (known: {known})")
         rasters[name] = _as_raster(_call(fn, args, what), name, template, tile)
 
@@ -220,8 +215,7 @@ def prepare(config) -> Plan:
     known = sorted(set(rasters) | ({"unit"} if levels else set()))
     for name in cfg.outputs.variables:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, known)
             raise ConfigError(f"[outputs] variables: {name!r} is not a raster of this run{hint} (known: {known})")
     if cfg.targets is not None:
         names = [lv.name for lv in levels]

@@ -1,9 +1,10 @@
 """Inputs of a run: paths, headers, the target grid, checksums, and lazy reading on that grid.
 
 Everything here reads headers only (:func:`header`), until :func:`open_on_grid` builds the
-lazy (dask) arrays the run computes from. A raster on the target grid is read as it is; one on
-another grid is warped to it through GDAL's WarpedVRT when the input names a ``resampling``
-(read lazily, tile by tile), and refused otherwise.
+lazy (dask) arrays the run computes from. A raster on the target grid, or holding it as a
+window (a province cut from a national mosaic), is read as it is; one on another grid is
+warped to it through GDAL's WarpedVRT when the input names a ``resampling`` (read lazily, tile
+by tile), and refused otherwise.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def header(name: str, inp: InputSection, base: str | Path) -> Header:
                 crs = src.crs or (CRS.from_user_input(inp.crs) if inp.crs else None)
                 grid = Grid(crs, src.transform, (src.height, src.width))
                 nodata, dtype = src.nodatavals[inp.band - 1], np.dtype(src.dtypes[inp.band - 1])
-                units = (src.units or [None] * src.count)[inp.band - 1] or None
+                units = ((src.units or [None] * src.count)[inp.band - 1] or src.tags(inp.band).get("units")
+                         or src.tags().get("units") or None)
                 reader = "rasterio"
         except rasterio.errors.RasterioIOError as exc:
             raise MissingFileError(f"{what}: cannot read {str(path)!r}: {exc}") from None
@@ -184,9 +186,30 @@ def check_overlap(name: str, grid: Grid, target: Grid) -> None:
                                 "its CRS")
 
 
+def window(grid: Grid, target: Grid) -> tuple[int, int, bool] | None:
+    """Where ``target`` lies in ``grid`` when it is a window of it (same CRS and cell size,
+    whole-cell offset, inside its extent): (first input row, first column, rows reversed);
+    rows are reversed when one grid is north-up and the other south-up. Else None."""
+    a, b = grid.transform, target.transform
+    if grid.crs != target.crs or a.b or a.d or b.b or b.d:
+        return None
+    if abs(a.a - b.a) > 1e-9 * abs(a.a) or abs(abs(a.e) - abs(b.e)) > 1e-9 * abs(a.e):
+        return None
+    flip = (a.e > 0) != (b.e > 0)
+    col = (b.c - a.c) / a.a
+    row = (b.f - a.f) / a.e - (target.shape[0] if flip else 0)  # the input row of the window's first row
+    c0, r0 = round(col), round(row)
+    if abs(col - c0) > 1e-6 or abs(row - r0) > 1e-6:
+        return None
+    if r0 < 0 or c0 < 0 or r0 + target.shape[0] > grid.shape[0] or c0 + target.shape[1] > grid.shape[1]:
+        return None
+    return r0, c0, flip
+
+
 def check_fits(name: str, inp: InputSection, head: Header, target: Grid) -> None:
-    """An input must be on the target grid, or name a resampling (rasterio-read files only)."""
-    if head.grid.same_as(target):
+    """An input must be on the target grid or hold it as a window, or name a resampling
+    (rasterio-read files only)."""
+    if window(head.grid, target) is not None:
         return
     if inp.resampling is None:
         raise GridMismatchError(
@@ -224,12 +247,18 @@ def open_on_grid(name: str, inp: InputSection, head: Header, target: Grid, tile:
     from rasterio.enums import Resampling
 
     chunks = {"y": tile, "x": tile}
-    if head.reader == "xarray":
-        da = _xarray_variable(head.path, inp, f"[inputs.{name}]").chunk(chunks)
-    elif head.grid.same_as(target):
-        da = rioxarray.open_rasterio(head.path, chunks=chunks, masked=False, lock=False).isel(band=inp.band - 1, drop=True)
-    else:
+    offset = window(head.grid, target)
+    if offset is None:
         da = _warped(head, inp, target, getattr(Resampling, inp.resampling), chunks)
+    else:
+        if head.reader == "xarray":
+            da = _xarray_variable(head.path, inp, f"[inputs.{name}]")
+        else:
+            da = rioxarray.open_rasterio(head.path, chunks=chunks, masked=False, lock=False)
+            da = da.isel(band=inp.band - 1, drop=True)
+        r0, c0, flip = offset
+        da = da.isel(y=slice(r0, r0 + target.shape[0]), x=slice(c0, c0 + target.shape[1]))
+        da = (da.isel(y=slice(None, None, -1)) if flip else da).chunk(chunks)
     da = da.assign_coords(y=template.y, x=template.x).rio.write_crs(target.crs)
     da.attrs = {}
     if inp.categorical:
