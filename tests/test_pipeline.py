@@ -552,3 +552,38 @@ def test_error_inside_a_tile_is_an_erosion_error(site, tmp_path):
         run(cfg)
     assert not (tmp_path / "o" / "tables").exists()
     assert json.loads((tmp_path / "o" / "run.json").read_text())["status"] == "running"
+
+
+def test_wind_erosion_and_zone_map_in_the_tables(site, tmp_path):
+    """[wind]: a wind soil-loss raster graded by a zone map (1 water, 2 wind, 3 both); every cell
+    counted once with its more severe class, as erosion.aggregate does."""
+    from erosion.regions import wind
+
+    dem = erosion.open_raster(site / "dem.tif")
+    loss = xr.full_like(dem, 30.0).where(dem.notnull())  # 3000 t km-2 a-1: moderate wind erosion
+    loss.attrs = {"units": "t hm-2 a-1"}
+    loss.rio.to_raster(tmp_path / "wind.tif")
+    zone = xr.full_like(dem, 1, dtype=np.uint8)
+    zone[:, 100:] = 3  # east of the county line at column 93.5
+    zone.attrs = {}
+    zone.rio.write_nodata(255).rio.to_raster(tmp_path / "zone.tif")
+    cfg = base_config(site)
+    cfg["run"]["output"] = str(tmp_path / "w")
+    cfg["inputs"]["wind_loss"] = {"path": str(tmp_path / "wind.tif"), "units": "t hm-2 a-1"}
+    cfg["inputs"]["zone"] = {"path": str(tmp_path / "zone.tif"), "categorical": True, "codes": [0, 1, 2, 3]}
+    cfg["wind"] = {"soil_loss": "wind_loss", "zone": "zone"}
+    cfg["outputs"]["variables"] = ["A", "water_class", "wind_class", "unit"]
+    result = run(cfg)
+    county = result.tables["county"]
+    assert {"water_eroded_km2", "wind_eroded_km2"} <= set(county.columns)
+    out = store_arrays(result.store)
+    water, wind_cls = wind.zone_classes(erosion.classify(erosion.csle(3000.0, 0.004, erosion.factors.ls_factor(
+        erosion.open_raster(site / "dem.tif", units="m")), 0.2), tolerable=200), wind.wind_classes(
+        erosion.open_raster(tmp_path / "wind.tif", units="t hm-2 a-1")), erosion.open_raster(tmp_path / "zone.tif"))
+    np.testing.assert_array_equal(out["wind_class"], wind_cls.values)
+    counties = geopandas.read_file(site / "county.geojson").assign(gb=lambda f: f.gb.astype(np.int64))
+    expected = erosion.aggregate(water, counties, wind=wind_cls, id_column="gb")
+    for col in ["land_km2", "moderate_km2", "eroded_km2", "water_eroded_km2", "wind_eroded_km2"]:
+        np.testing.assert_allclose(county.loc[expected.index, col], expected[col], rtol=1e-12, atol=1e-12)
+    assert county.loc[156610102, "wind_eroded_km2"] == 0  # the west half is water-only
+    assert county.loc[156610103, "wind_eroded_km2"] > 0
