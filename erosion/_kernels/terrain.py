@@ -63,15 +63,41 @@ def _window(z, i, j):
 @njit(cache=True, nogil=True)
 def horn_slope(z, dx, dy):
     """Slope angle (degrees, float32) by Horn (1981); missing neighbours extrapolated (:func:`_window`)."""
+    return horn_slope_rows(z, dx, dy, 0, z.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def horn_slope_rows(z, dx, dy, r0, r1):
+    """:func:`horn_slope` of rows ``r0:r1`` only, from the whole grid (the same numbers: rows
+    outside the block serve as neighbours). Interior cells with 8 valid neighbours skip the
+    window (:func:`_window` would return them unchanged); the others take it."""
     ny, nx = z.shape
-    out = np.empty((ny, nx), dtype=np.float32)
-    for i in range(ny):
+    out = np.empty((r1 - r0, nx), dtype=np.float32)
+    for i in range(r0, r1):
+        inner_row = 0 < i < ny - 1
         for j in range(nx):
-            if not math.isfinite(z[i, j]):
-                out[i, j] = np.nan
+            c = z[i, j]
+            if not math.isfinite(c):
+                out[i - r0, j] = np.nan
                 continue
-            dzdx, dzdy = _horn_gradient(_window(z, i, j), dx[i, j], dy[i, j])
-            out[i, j] = math.degrees(math.atan(math.sqrt(dzdx * dzdx + dzdy * dzdy)))
+            done = False
+            if inner_row and 0 < j < nx - 1:
+                e = z[i, j + 1]
+                se = z[i + 1, j + 1]
+                s = z[i + 1, j]
+                sw = z[i + 1, j - 1]
+                w = z[i, j - 1]
+                nw = z[i - 1, j - 1]
+                n = z[i - 1, j]
+                ne = z[i - 1, j + 1]
+                if (math.isfinite(e) and math.isfinite(se) and math.isfinite(s) and math.isfinite(sw)
+                        and math.isfinite(w) and math.isfinite(nw) and math.isfinite(n) and math.isfinite(ne)):
+                    dzdx = ((ne + 2.0 * e + se) - (nw + 2.0 * w + sw)) / (8.0 * dx[i, j])
+                    dzdy = ((sw + 2.0 * s + se) - (nw + 2.0 * n + ne)) / (8.0 * dy[i, j])
+                    done = True
+            if not done:
+                dzdx, dzdy = _horn_gradient(_window(z, i, j), dx[i, j], dy[i, j])
+            out[i - r0, j] = math.degrees(math.atan(math.sqrt(dzdx * dzdx + dzdy * dzdy)))
     return out
 
 
@@ -285,43 +311,102 @@ def d8_direction(z, dx, dy):
     ny, nx = z.shape
     out = np.empty((ny, nx), dtype=np.uint8)
     for i in range(ny):
+        inner_row = 0 < i < ny - 1
         for j in range(nx):
             zc = z[i, j]
             if not math.isfinite(zc):
                 out[i, j] = NODATA_DIR
                 continue
-            code = 0
-            edge = i == 0 or j == 0 or i == ny - 1 or j == nx - 1
-            if not edge:
-                for k in range(8):
-                    if not math.isfinite(z[i + _DI[k], j + _DJ[k]]):
-                        edge = True
-                        break
-            if edge:
-                gx, gs = _horn_gradient(_window(z, i, j), dx[i, j], dy[i, j])
-                if gx != 0.0 or gs != 0.0:
-                    angle = math.degrees(math.atan2(-gs, -gx)) % 360.0  # downslope, clockwise from east
-                    k = int(angle / 45.0 + 0.5) % 8  # nearest of the 8 directions (angle ≥ 0)
-                    ni = i + _DI[k]
-                    nj = j + _DJ[k]
-                    if not (0 <= ni < ny and 0 <= nj < nx) or not math.isfinite(z[ni, nj]):
-                        code = D8_CODES[k]
-            if code == 0:
-                best = 0.0
-                for k in range(8):
-                    ni = i + _DI[k]
-                    nj = j + _DJ[k]
-                    if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
-                        continue
-                    zn = z[ni, nj]
-                    if not math.isfinite(zn):
-                        continue
-                    drop = (zc - zn) / _step(k, dx[i, j], dy[i, j])
+            if inner_row and 0 < j < nx - 1:  # the common case, unrolled: 8 valid neighbours
+                e = z[i, j + 1]
+                se = z[i + 1, j + 1]
+                s = z[i + 1, j]
+                sw = z[i + 1, j - 1]
+                w = z[i, j - 1]
+                nw = z[i - 1, j - 1]
+                n = z[i - 1, j]
+                ne = z[i - 1, j + 1]
+                if (math.isfinite(e) and math.isfinite(se) and math.isfinite(s) and math.isfinite(sw)
+                        and math.isfinite(w) and math.isfinite(nw) and math.isfinite(n) and math.isfinite(ne)):
+                    ex = dx[i, j]
+                    sy = dy[i, j]
+                    diag = math.sqrt(ex * ex + sy * sy)  # _step of a diagonal, once
+                    code = 0
+                    best = 0.0
+                    drop = (zc - e) / ex
                     if drop > best:
                         best = drop
-                        code = D8_CODES[k]
-            out[i, j] = code
+                        code = 1
+                    drop = (zc - se) / diag
+                    if drop > best:
+                        best = drop
+                        code = 2
+                    drop = (zc - s) / sy
+                    if drop > best:
+                        best = drop
+                        code = 4
+                    drop = (zc - sw) / diag
+                    if drop > best:
+                        best = drop
+                        code = 8
+                    drop = (zc - w) / ex
+                    if drop > best:
+                        best = drop
+                        code = 16
+                    drop = (zc - nw) / diag
+                    if drop > best:
+                        best = drop
+                        code = 32
+                    drop = (zc - n) / sy
+                    if drop > best:
+                        best = drop
+                        code = 64
+                    drop = (zc - ne) / diag
+                    if drop > best:
+                        code = 128
+                    out[i, j] = code
+                    continue
+            out[i, j] = _d8_edge(z, dx, dy, i, j)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _d8_edge(z, dx, dy, i, j):
+    """:func:`d8_direction` of a cell on the grid edge or beside nodata (or any cell: the
+    general rule, which the interior case above unrolls)."""
+    ny, nx = z.shape
+    zc = z[i, j]
+    code = 0
+    edge = i == 0 or j == 0 or i == ny - 1 or j == nx - 1
+    if not edge:
+        for k in range(8):
+            if not math.isfinite(z[i + _DI[k], j + _DJ[k]]):
+                edge = True
+                break
+    if edge:
+        gx, gs = _horn_gradient(_window(z, i, j), dx[i, j], dy[i, j])
+        if gx != 0.0 or gs != 0.0:
+            angle = math.degrees(math.atan2(-gs, -gx)) % 360.0  # downslope, clockwise from east
+            k = int(angle / 45.0 + 0.5) % 8  # nearest of the 8 directions (angle ≥ 0)
+            ni = i + _DI[k]
+            nj = j + _DJ[k]
+            if not (0 <= ni < ny and 0 <= nj < nx) or not math.isfinite(z[ni, nj]):
+                code = D8_CODES[k]
+    if code == 0:
+        best = 0.0
+        for k in range(8):
+            ni = i + _DI[k]
+            nj = j + _DJ[k]
+            if ni < 0 or nj < 0 or ni >= ny or nj >= nx:
+                continue
+            zn = z[ni, nj]
+            if not math.isfinite(zn):
+                continue
+            drop = (zc - zn) / _step(k, dx[i, j], dy[i, j])
+            if drop > best:
+                best = drop
+                code = D8_CODES[k]
+    return code
 
 
 @njit(cache=True, nogil=True)
@@ -397,6 +482,44 @@ def flow_accumulation(fdir, area):
     return acc, head == valid
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _drop_angle(z, dx, dy, i, j, d, k, nx):
+    """Angle (degrees) of the drop from (i, j) to its receiver d in direction k."""
+    di = d // nx
+    return math.degrees(math.atan((z[i, j] - z[di, d - di * nx]) / _step(k, dx[i, j], dy[i, j])))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _length_angle(z, fdir, dx, dy, slope_in, use_slope_in, min_slope, i, j, d, k):
+    """The angle :func:`slope_length` compares at (i, j), whose receiver is ``d`` in direction
+    ``k`` (:func:`_receiver`): degrees, at least ``min_slope``. ``slope_in`` where given
+    (``min_slope`` where missing), else the drop to the receiver, or, without a receiver, the
+    steepest such angle of the cells draining into it."""
+    if use_slope_in:
+        a = slope_in[i, j]
+        if not math.isfinite(a):
+            a = min_slope
+    else:
+        ny, nx = fdir.shape
+        if d >= 0:
+            a = _drop_angle(z, dx, dy, i, j, d, k, nx)
+        else:
+            a = -1.0
+            c = i * nx + j
+            for kk in range(8):
+                ui = i + _DI[kk]
+                uj = j + _DJ[kk]
+                if 0 <= ui < ny and 0 <= uj < nx:
+                    du, ku = _receiver(fdir, ui, uj)
+                    if du == c:
+                        au = _drop_angle(z, dx, dy, ui, uj, c, ku, nx)
+                        if au > a:
+                            a = au
+    if not a >= min_slope:
+        a = min_slope
+    return a
+
+
 @njit(cache=True, nogil=True)
 def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
                  cutoff_gentle, cutoff_steep, cutoff_break, min_slope, stop):
@@ -410,78 +533,81 @@ def slope_length(z, fdir, dx, dy, slope_in, use_slope_in, max_length,
     whose angle they keep: angle[c] >= angle[u] * F, F = cutoff_gentle if angle[c] <
     cutoff_break else cutoff_steep. Lengths are capped at ``max_length`` (inf = no cap).
     ``stop`` (bool, ny × nx) marks channel and barrier cells: they take no length from upslope
-    and pass none downslope. Receivers and steps are derived from the codes on the fly, so the
-    working memory is 18 bytes per cell besides λ. Returns ``(lambda, complete)``.
+    and pass none downslope. Returns ``(lambda, complete)``.
+
+    Receivers, steps and angles are derived from the codes (and ``z``) on the fly, and cells
+    are visited by walking down from each source while the next cell has no unvisited inflow
+    (a topological order without a queue; the maximum does not depend on the order), so the
+    working memory is 2 bytes per cell besides λ.
     """
     ny, nx = fdir.shape
     n = ny * nx
-    indeg = np.zeros(n, dtype=np.uint8)  # inflows (at most 8)
+    indeg = np.zeros(n, dtype=np.uint8)  # unvisited inflows (at most 8); 255 once visited
     source = np.zeros(n, dtype=np.uint8)  # inflows that carry length: none from stop cells
-    angle = np.full(n, -1.0, dtype=np.float64)
     for i in range(ny):
         for j in range(nx):
-            d, k = _receiver(fdir, i, j)
+            d = _receiver(fdir, i, j)[0]
             if d < 0:
                 continue
             indeg[d] += 1
             if not stop[i, j]:
                 source[d] += 1
-            if not use_slope_in:
-                di = d // nx
-                angle[i * nx + j] = math.degrees(math.atan((z[i, j] - z[di, d - di * nx]) / _step(k, dx[i, j], dy[i, j])))
-    if use_slope_in:
-        for i in range(ny):
-            for j in range(nx):
-                v = slope_in[i, j]
-                angle[i * nx + j] = v if math.isfinite(v) else min_slope
-    else:
-        for i in range(ny):  # receiver-less cells: steepest inflow angle
-            for j in range(nx):
-                d, k = _receiver(fdir, i, j)
-                if d >= 0:
-                    di = d // nx
-                    if _receiver(fdir, di, d - di * nx)[0] < 0 and angle[i * nx + j] > angle[d]:
-                        angle[d] = angle[i * nx + j]
-    for c in range(n):
-        if not angle[c] >= min_slope:
-            angle[c] = min_slope
-    lam = np.full((ny, nx), np.nan, dtype=np.float64)
-    queue = np.empty(n, dtype=np.int64)
-    tail = 0
+    lam = np.empty((ny, nx), dtype=np.float64)
     valid = 0
     for i in range(ny):
         for j in range(nx):
             if fdir[i, j] == NODATA_DIR:
+                lam[i, j] = np.nan
                 continue
-            c = i * nx + j
             valid += 1
-            if source[c] == 0:
+            if source[i * nx + j] == 0:
                 d, k = _receiver(fdir, i, j)
                 lam[i, j] = 0.5 * (_step(k, dx[i, j], dy[i, j]) if d >= 0 else 0.5 * (dx[i, j] + dy[i, j]))
             else:
                 lam[i, j] = 0.5 * (dx[i, j] + dy[i, j])
-            if indeg[c] == 0:
-                queue[tail] = c
-                tail += 1
     flat = lam.reshape(n)
-    head = 0
-    while head < tail:
-        u = queue[head]
-        head += 1
-        if flat[u] > max_length:
-            flat[u] = max_length
-        ui = u // nx
-        uj = u - ui * nx
+    visited = 0
+    for s in range(n):
+        if indeg[s] != 0:
+            continue
+        ui = s // nx
+        uj = s - ui * nx
+        if fdir[ui, uj] == NODATA_DIR:
+            continue
+        u = s
         d, k = _receiver(fdir, ui, uj)
-        if d >= 0:
-            factor = cutoff_gentle if angle[d] < cutoff_break else cutoff_steep
+        au = 0.0
+        have_au = False
+        while True:
+            indeg[u] = 255
+            visited += 1
+            if flat[u] > max_length:
+                flat[u] = max_length
+            if d < 0:
+                break
             di = d // nx
-            if not stop[ui, uj] and not stop[di, d - di * nx] and angle[d] >= angle[u] * factor:
-                cand = flat[u] + _step(k, dx[ui, uj], dy[ui, uj])
-                if cand > flat[d]:
-                    flat[d] = cand
+            dj = d - di * nx
+            dd, kd = _receiver(fdir, di, dj)
+            ad = 0.0
+            have_ad = False
+            if not stop[ui, uj] and not stop[di, dj]:
+                if not have_au:
+                    au = _length_angle(z, fdir, dx, dy, slope_in, use_slope_in, min_slope, ui, uj, d, k)
+                ad = _length_angle(z, fdir, dx, dy, slope_in, use_slope_in, min_slope, di, dj, dd, kd)
+                have_ad = True
+                factor = cutoff_gentle if ad < cutoff_break else cutoff_steep
+                if ad >= au * factor:
+                    cand = flat[u] + _step(k, dx[ui, uj], dy[ui, uj])
+                    if cand > flat[d]:
+                        flat[d] = cand
             indeg[d] -= 1
-            if indeg[d] == 0:
-                queue[tail] = d
-                tail += 1
-    return lam, head == valid
+            if indeg[d] != 0:
+                break
+            u = d
+            ui = di
+            uj = dj
+            d = dd
+            k = kd
+            au = ad
+            have_au = have_ad
+    return lam, visited == valid

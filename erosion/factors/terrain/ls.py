@@ -370,8 +370,11 @@ def _flowpath_tiled(dem, method, s_method, m, rill_ratio, max_length, cutoff_gen
 def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff_gentle, cutoff_steep,
                         channel_area, barriers, filled, flats, cellsize, return_components, validation):
     """The flow-path LS of an in-memory DEM: checked once at the door, then kernels on plain
-    arrays, intermediates dropped as soon as they are used and L·S formed in row blocks, so that
-    memory stays near the slope-length kernel's needs (benchmarks/bench_terrain.py)."""
+    arrays. Besides the DEM, memory stays near 20 bytes per cell (benchmarks/bench_terrain.py):
+    the filled DEM (8), D8 codes (1) and the slope-length kernel's λ (8) and counts (2); the
+    kernel derives its angles from the filled DEM, and the Horn slope is formed per row block
+    with L·S (the same numbers as the whole-grid slope), so no slope grid is kept unless the
+    components are asked for. Intermediates are dropped as soon as they are used."""
     from ..._kernels import conditioning as kc
     from ..._kernels import terrain as k
     from ..._log import step
@@ -387,12 +390,12 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
     dx2, dy2 = grid2d(dx, shape), grid2d(dy, shape)
     cells = int(np.prod(shape))
     z = np.ascontiguousarray(data, dtype=np.float64)
+    del data  # a converted copy (float32 input) is held by z alone, and freed by the fill
     if not filled:
         with step(f"ls_factor: fill (flats {flats!r})", cells):
             z = k.priority_flood_epsilon(z) if flats == "epsilon" else kc.priority_flood_barnes(z)
-    with step("ls_factor: D8 directions and slope", cells):
+    with step("ls_factor: D8 directions", cells):
         fd = k.d8_direction(z, dx2, dy2)
-        theta = k.horn_slope(z, dx2, dy2)
     stop = np.zeros(shape, dtype=np.bool_) if barriers is None else _stop_cells(barriers, template, shape).copy()
     if channel_area is not None:
         per_row = north_up(row_areas(template), template) if template is not None else np.asarray(dx) * np.asarray(dy)
@@ -403,22 +406,27 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
                                        float(cutoff_steep), 2.8624, 0.1, stop)
     if not complete:
         raise InputError("flow directions contain a loop; this should not happen after filling: please report it")
-    del z, fd, stop
+    del fd, stop
     ls = np.empty(shape, dtype=np.float32)
-    keep = {"l_factor": np.empty(shape, np.float32), "s_factor": np.empty(shape, np.float32)} if return_components else {}
-    rows = max(1, (1 << 20) // max(1, shape[1]))  # about a million cells per block
-    for r0 in range(0, shape[0], rows):
-        block = slice(r0, r0 + rows)
-        big_l, big_s, ls[block] = _ls_block(theta[block], lam[block], method, s_method, m, rill_ratio)
-        if keep:
-            keep["l_factor"][block] = big_l
-            keep["s_factor"][block] = big_s
+    keep = ({"slope": np.empty(shape, np.float32), "l_factor": np.empty(shape, np.float32),
+             "s_factor": np.empty(shape, np.float32)} if return_components else {})
+    rows = max(1, (1 << 17) // max(1, shape[1]))  # about 130 000 cells per block: small temporaries
+    with step("ls_factor: slope, L and S", cells):
+        for r0 in range(0, shape[0], rows):
+            block = slice(r0, r0 + rows)
+            theta = k.horn_slope_rows(z, dx2, dy2, r0, min(r0 + rows, shape[0]))
+            big_l, big_s, ls[block] = _ls_block(theta, lam[block], method, s_method, m, rill_ratio)
+            if keep:
+                keep["slope"][block] = theta
+                keep["l_factor"][block] = big_l
+                keep["s_factor"][block] = big_s
+    del z
     refs = S_METHODS[s_method][2] + "; " + REF_MCCOOL_L
     history = _history(method, "d8", s_method, m, rill_ratio, max_length, channel_area, barriers)
     out = wrap(ls, template, "ls_factor", history, refs)
     if not return_components:
         return out
-    parts = {"slope": wrap(theta, template, "slope", "slope: Horn (1981), one-sided at edges", "Horn (1981)"),
+    parts = {"slope": wrap(keep["slope"], template, "slope", "slope: Horn (1981), one-sided at edges", "Horn (1981)"),
              "slope_length": wrap(lam, template, "slope_length", "slope_length: D8 flow path with cutoffs",
                                   REF_HICKEY),
              "l_factor": wrap(keep["l_factor"], template, "l_factor", f"l_factor: (lambda/22.13)^m, m rule {m!r}",
