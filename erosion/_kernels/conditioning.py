@@ -71,8 +71,9 @@ _INT32_CELLS = 2**31 - 1  # padded grids smaller than this index their cells wit
 
 @njit(cache=True, nogil=True)
 def _pad(z, inner):
-    """(zp, state, offsets): z in a ring of invalid cells; outlets flagged, and the other valid
-    cells flagged ``inner`` (the fill opens them: 0; :func:`resolve_flats`: closed candidates)."""
+    """(zp, state, offsets, low, high): z in a ring of invalid cells; outlets flagged, and the
+    other valid cells flagged ``inner`` (the fill opens them: 0; :func:`resolve_flats`: closed
+    candidates); the least and greatest valid elevations."""
     ny, nx = z.shape
     w = nx + 2
     zp = np.empty((ny + 2) * w, dtype=np.float64)
@@ -83,6 +84,8 @@ def _pad(z, inner):
         zp[(ny + 1) * w + j] = np.nan
         state[(ny + 1) * w + j] = _INVALID
     invalid = 0
+    low = np.inf
+    high = -np.inf
     for i in range(ny):
         r = (i + 1) * w
         zp[r] = np.nan
@@ -94,6 +97,8 @@ def _pad(z, inner):
             zp[r + 1 + j] = v
             if math.isfinite(v):
                 state[r + 1 + j] = inner
+                low = min(low, v)
+                high = max(high, v)
             else:
                 state[r + 1 + j] = _INVALID
                 invalid += 1
@@ -116,7 +121,7 @@ def _pad(z, inner):
                         nb = c + offsets[k]
                         if not state[nb] & _INVALID:
                             state[nb] = outlet
-    return zp, state, offsets
+    return zp, state, offsets, low, high
 
 
 @njit(cache=True, nogil=True)
@@ -188,7 +193,7 @@ def _coarse(v, low, scale, last):
 
 
 @njit(cache=True, nogil=True)
-def _fill_padded(zp, state, offsets, hz, hi, pit, trace, link):
+def _fill_padded(zp, state, offsets, low, high, hz, hi, pit, trace, link):
     """Priority-flood with a pit queue and slope tracing on the padded grid, in place.
 
     The priority queue has two levels: coarse buckets of elevation (about one per 2 cells,
@@ -201,13 +206,6 @@ def _fill_padded(zp, state, offsets, hz, hi, pit, trace, link):
     the same level are flagged candidates (flat unless a neighbour is lower); every other
     valid cell has a strictly lower neighbour, the cell that reached it.
     """
-    low = np.inf
-    high = -np.inf
-    for c in range(zp.size):
-        if not state[c] & _INVALID:
-            v = zp[c]
-            low = min(low, v)
-            high = max(high, v)
     nbuckets = max(1024, min(zp.size // 2, 1 << 24))
     span = high - low
     scale = nbuckets / span if span > 0 and math.isfinite(span) else 0.0
@@ -311,10 +309,11 @@ def _mark_flats(zp, state, offsets):
 
 
 @njit(cache=True, nogil=True)
-def _resolve_padded(zp, state, offsets, group, queue, low, away, towards):
+def _resolve_padded(zp, state, offsets, group, queue, low, dist):
     """Barnes et al. (2014b) on the flagged flats of the padded grid, one flat group at a time,
-    in place; returns (conflicts, undrained). ``group``, ``queue``, ``low``: int64 scratch of
-    the padded size; ``away``, ``towards``: int32 zeros of the padded size."""
+    in place; returns (conflicts, undrained). ``group``, ``queue``, ``low``: index scratch of
+    the padded size; ``dist``: int32 zeros, twice the padded size (cell c's distance away from
+    higher terrain at 2c, towards lower terrain at 2c + 1, on one cache line)."""
     bits = zp.view(np.int64)
     conflicts = 0
     undrained = 0
@@ -348,7 +347,7 @@ def _resolve_padded(zp, state, offsets, group, queue, low, away, towards):
                     low[nlow] = nb
                     nlow += 1
             if higher:
-                away[c] = 1
+                dist[2 * c] = 1
                 queue[a] = c
                 a += 1
         # 1. away from higher terrain; height = the largest distance
@@ -357,12 +356,12 @@ def _resolve_padded(zp, state, offsets, group, queue, low, away, towards):
         while head < a:
             c = queue[head]
             head += 1
-            d = away[c]
+            d = dist[2 * c]
             height = d
             for k in range(8):
                 nb = c + offsets[k]
-                if state[nb] & _FLAT and away[nb] == 0:
-                    away[nb] = d + 1
+                if state[nb] & _FLAT and dist[2 * nb] == 0:
+                    dist[2 * nb] = d + 1
                     queue[a] = nb
                     a += 1
         # 2. towards lower terrain, from the low edges (distance 0), within this group
@@ -375,22 +374,22 @@ def _resolve_padded(zp, state, offsets, group, queue, low, away, towards):
         while head < tail:
             c = queue[head]
             head += 1
-            d = towards[c] + 1
+            d = dist[2 * c + 1] + 1
             for k in range(8):
                 nb = c + offsets[k]
-                if (state[nb] & mine) == _SEEN and towards[nb] == 0:
-                    towards[nb] = d
+                if (state[nb] & mine) == _SEEN and dist[2 * nb + 1] == 0:
+                    dist[2 * nb + 1] = d
                     queue[tail] = nb
                     tail += 1
         # 3. the combined gradient, and the check against higher neighbours
         for q in range(m):
             c = group[q]
             state[c] |= _DONE
-            if towards[c] == 0:
+            if dist[2 * c + 1] == 0:
                 undrained += 1
                 continue
-            _raise_cell(zp, bits, c, 2 * np.int64(towards[c]) + height - away[c])
-            if away[c] != 1:  # no higher neighbour
+            _raise_cell(zp, bits, c, 2 * np.int64(dist[2 * c + 1]) + height - dist[2 * c])
+            if dist[2 * c] != 1:  # no higher neighbour
                 continue
             zc = zp[c]
             for k in range(8):
@@ -416,14 +415,14 @@ def priority_flood_exact(z):
     heap does not matter).
     """
     ny, nx = z.shape
-    zp, state, offsets = _pad(z, np.uint8(0))
+    zp, state, offsets, low, high = _pad(z, np.uint8(0))
     size = zp.size
     hz = np.empty(size, dtype=np.float64)
     if size < _INT32_CELLS:
-        _fill_padded(zp, state, offsets, hz, np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32),
+        _fill_padded(zp, state, offsets, low, high, hz, np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32),
                      np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32))
     else:
-        _fill_padded(zp, state, offsets, hz, np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+        _fill_padded(zp, state, offsets, low, high, hz, np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
                      np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64))
     return _unpad(zp, ny, nx)
 
@@ -454,38 +453,37 @@ def resolve_flats(z):
     cache for all but the largest), on a padded copy of the grid (see :func:`_pad`).
     """
     ny, nx = z.shape
-    zp, state, offsets = _pad(z, _CLOSED | _CANDIDATE)
+    zp, state, offsets, _, _ = _pad(z, _CLOSED | _CANDIDATE)
     nflat = _mark_flats(zp, state, offsets)
     if nflat == 0:
         return z.copy(), 0, 0, 0
     size = zp.size
-    away = np.zeros(size, dtype=np.int32)
-    towards = np.zeros(size, dtype=np.int32)
+    dist = np.zeros(2 * size, dtype=np.int32)
     if size < _INT32_CELLS:
         conflicts, undrained = _resolve_padded(zp, state, offsets, np.empty(size, dtype=np.int32),
                                                np.empty(size, dtype=np.int32), np.empty(size, dtype=np.int32),
-                                               away, towards)
+                                               dist)
     else:
         conflicts, undrained = _resolve_padded(zp, state, offsets, np.empty(size, dtype=np.int64),
                                                np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
-                                               away, towards)
+                                               dist)
     return _unpad(zp, ny, nx), nflat, conflicts, undrained
 
 
 @njit(cache=True, nogil=True)
-def _fill_and_resolve(zp, state, offsets, hi):
+def _fill_and_resolve(zp, state, offsets, low, high, hi):
     """The fill, then the flats, on the padded grid; ``hi``: the heap's index array, whose dtype
     (int32 or int64) the other index arrays share. Returns the number of conflicts."""
     size = zp.size
     hz = np.empty(size, dtype=np.float64)
     pit = np.empty(size, dtype=hi.dtype)
     trace = np.empty(size, dtype=hi.dtype)
-    _fill_padded(zp, state, offsets, hz, hi, pit, trace, np.empty(size, dtype=hi.dtype))
+    _fill_padded(zp, state, offsets, low, high, hz, hi, pit, trace, np.empty(size, dtype=hi.dtype))
     if _mark_flats(zp, state, offsets) == 0:
         return 0
     scratch = hz.view(np.int32)  # the heap is empty: its memory holds the two distances
     scratch[:] = 0
-    conflicts, _ = _resolve_padded(zp, state, offsets, pit, trace, hi, scratch[:size], scratch[size:])
+    conflicts, _ = _resolve_padded(zp, state, offsets, pit, trace, hi, scratch)
     return conflicts
 
 
@@ -501,12 +499,12 @@ def priority_flood_barnes(z):
     and its heap and queues are reused as the flats' scratch.
     """
     ny, nx = z.shape
-    zp, state, offsets = _pad(z, np.uint8(0))
+    zp, state, offsets, low, high = _pad(z, np.uint8(0))
     size = zp.size
     if size < _INT32_CELLS:
-        conflicts = _fill_and_resolve(zp, state, offsets, np.empty(size, dtype=np.int32))
+        conflicts = _fill_and_resolve(zp, state, offsets, low, high, np.empty(size, dtype=np.int32))
     else:
-        conflicts = _fill_and_resolve(zp, state, offsets, np.empty(size, dtype=np.int64))
+        conflicts = _fill_and_resolve(zp, state, offsets, low, high, np.empty(size, dtype=np.int64))
     out = _unpad(zp, ny, nx)
     if conflicts > 0:
         out = priority_flood_epsilon(out)
