@@ -587,3 +587,28 @@ def test_wind_erosion_and_zone_map_in_the_tables(site, tmp_path):
         np.testing.assert_allclose(county.loc[expected.index, col], expected[col], rtol=1e-12, atol=1e-12)
     assert county.loc[156610102, "wind_eroded_km2"] == 0  # the west half is water-only
     assert county.loc[156610103, "wind_eroded_km2"] > 0
+
+
+def test_vrt_mosaic_of_two_files(site, tmp_path):
+    """A DEM held as two GeoTIFFs and a VRT mosaic over them (as gdalbuildvrt writes it)."""
+    dem = erosion.open_raster(site / "dem.tif", masked=False)
+    halves = {"west.tif": dem.isel(x=slice(0, 80)), "east.tif": dem.isel(x=slice(80, None))}
+    for name, part in halves.items():
+        part.rio.to_raster(tmp_path / name)
+    t = dem.rio.transform()
+    sources = "".join(
+        f"<ComplexSource><SourceFilename relativeToVRT=\"1\">{name}</SourceFilename><SourceBand>1</SourceBand>"
+        f"<SrcRect xOff=\"0\" yOff=\"0\" xSize=\"{part.sizes['x']}\" ySize=\"150\"/>"
+        f"<DstRect xOff=\"{off}\" yOff=\"0\" xSize=\"{part.sizes['x']}\" ySize=\"150\"/><NODATA>-9999</NODATA>"
+        "</ComplexSource>" for (name, part), off in zip(halves.items(), (0, 80), strict=True))
+    (tmp_path / "dem.vrt").write_text(
+        f"<VRTDataset rasterXSize=\"170\" rasterYSize=\"150\"><SRS>{dem.rio.crs.to_wkt()}</SRS>"
+        f"<GeoTransform>{t.c}, {t.a}, 0, {t.f}, 0, {t.e}</GeoTransform>"
+        f"<VRTRasterBand dataType=\"Float32\" band=\"1\"><NoDataValue>-9999</NoDataValue>{sources}"
+        "</VRTRasterBand></VRTDataset>", encoding="utf-8")
+    cfg = base_config(site)
+    cfg["run"]["output"] = str(tmp_path / "vrt")
+    cfg["inputs"]["dem"] = {"path": str(tmp_path / "dem.vrt"), "units": "m"}
+    result = run(cfg)
+    expected = erosion.factors.ls_factor(erosion.open_raster(site / "dem.tif", units="m"))
+    np.testing.assert_array_equal(store_arrays(result.store)["LS"], expected.values)
