@@ -483,10 +483,9 @@ def flow_accumulation(fdir, area):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _drop_angle(z, dx, dy, i, j, d, k, nx):
-    """Angle (degrees) of the drop from (i, j) to its receiver d in direction k."""
-    di = d // nx
-    return math.degrees(math.atan((z[i, j] - z[di, d - di * nx]) / _step(k, dx[i, j], dy[i, j])))
+def _drop_angle(z, dx, dy, i, j, di, dj, k):
+    """Angle (degrees) of the drop from (i, j) to its receiver (di, dj) in direction k."""
+    return math.degrees(math.atan((z[i, j] - z[di, dj]) / _step(k, dx[i, j], dy[i, j])))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -494,29 +493,36 @@ def _length_angle(z, fdir, dx, dy, slope_in, use_slope_in, min_slope, i, j, d, k
     """The angle :func:`slope_length` compares at (i, j), whose receiver is ``d`` in direction
     ``k`` (:func:`_receiver`): degrees, at least ``min_slope``. ``slope_in`` where given
     (``min_slope`` where missing), else the drop to the receiver, or, without a receiver, the
-    steepest such angle of the cells draining into it."""
+    steepest such angle of the cells draining into it (:func:`_inflow_angle`)."""
     if use_slope_in:
         a = slope_in[i, j]
         if not math.isfinite(a):
             a = min_slope
+    elif d >= 0:
+        a = _drop_angle(z, dx, dy, i, j, i + _DI[k], j + _DJ[k], k)
     else:
-        ny, nx = fdir.shape
-        if d >= 0:
-            a = _drop_angle(z, dx, dy, i, j, d, k, nx)
-        else:
-            a = -1.0
-            c = i * nx + j
-            for kk in range(8):
-                ui = i + _DI[kk]
-                uj = j + _DJ[kk]
-                if 0 <= ui < ny and 0 <= uj < nx:
-                    du, ku = _receiver(fdir, ui, uj)
-                    if du == c:
-                        au = _drop_angle(z, dx, dy, ui, uj, c, ku, nx)
-                        if au > a:
-                            a = au
+        a = _inflow_angle(z, fdir, dx, dy, i, j)
     if not a >= min_slope:
         a = min_slope
+    return a
+
+
+@njit(cache=True, nogil=True)
+def _inflow_angle(z, fdir, dx, dy, i, j):
+    """The steepest drop angle of the cells draining into (i, j), or -1 without inflow (kept
+    out of line: few cells lack a receiver, and inlining it slows the common case)."""
+    ny, nx = fdir.shape
+    a = -1.0
+    c = i * nx + j
+    for kk in range(8):
+        ui = i + _DI[kk]
+        uj = j + _DJ[kk]
+        if 0 <= ui < ny and 0 <= uj < nx:
+            du, ku = _receiver(fdir, ui, uj)
+            if du == c:
+                au = _drop_angle(z, dx, dy, ui, uj, i, j, ku)
+                if au > a:
+                    a = au
     return a
 
 
