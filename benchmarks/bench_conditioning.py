@@ -15,7 +15,7 @@ from bench_terrain import fractal_dem, measure
 from erosion.factors import breach_depressions, fill_depressions
 
 CALLS = {
-    'fill_depressions(z) (ε)': lambda z: fill_depressions(z),
+    'fill_depressions(z, flats="epsilon")': lambda z: fill_depressions(z, flats="epsilon"),
     'fill_depressions(z, flats="barnes")': lambda z: fill_depressions(z, flats="barnes"),
     "breach_depressions(z)": lambda z: breach_depressions(z),
     'breach_depressions(z, flats="barnes")': lambda z: breach_depressions(z, flats="barnes"),
