@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_ls_chunked import CELL, lazy_dem  # noqa: E402
+from bench_ls_chunked import CELL, lazy_dem
 
 X0, Y0 = 500000.0, 4000000.0
 
