@@ -187,7 +187,7 @@ class TargetsSection(_Strict):
     """``[targets]``: conservation-rate targets per unit of one level, matched by name or id.
 
     ``table = "plan-2025"`` is the national plan's 2025 provincial targets shipped with the
-    package (erosion/data/plan_targets_2025.csv); a path names a CSV with columns ``name`` or
+    package (erosion/data/plan/targets_2025.csv); a path names a CSV with columns ``name`` or
     ``id`` and ``target_pct``.
     """
 

@@ -88,10 +88,10 @@ def targets_table(table: pd.DataFrame, source: str, match: str) -> pd.DataFrame:
     """The level's conservation rates against their targets: gap (points) and on track or not.
 
     ``source`` is ``"plan-2025"`` (the national plan's provincial 2025 targets, shipped as
-    erosion/data/plan_targets_2025.csv) or a CSV path with ``name`` or ``id`` and ``target_pct``.
+    erosion/data/plan/targets_2025.csv) or a CSV path with ``name`` or ``id`` and ``target_pct``.
     """
     if source == "plan-2025":
-        text = resources.files("erosion.data").joinpath("plan_targets_2025.csv").read_text("utf-8")
+        text = resources.files("erosion.data").joinpath("plan/targets_2025.csv").read_text("utf-8")
         raw = pd.read_csv(StringIO(text), comment="#")
         targets = pd.DataFrame({"name": raw["province_zh"], "name_en": raw["province_en"],
                                 "target_pct": raw["conservation_rate_target_pct_2025"]})
