@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 from collections.abc import Callable
 
 import numpy as np
@@ -79,19 +81,35 @@ def grid2d(per_row: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.broadcast_to(np.asarray(per_row, dtype=np.float64)[:, None], shape)
 
 
+def _by_name(func: Callable):
+    """``(module, name)`` of a module-level function (a numba kernel), else the function itself.
+
+    Tasks then carry the name, not the compiled kernel: a pickled numba dispatcher is rebuilt
+    in each worker process without its on-disk cache and compiled again there (seconds per
+    kernel per worker), while the module's own kernel loads from the cache.
+    """
+    module, name = getattr(func, "__module__", None), getattr(func, "__name__", None)
+    if module and name and getattr(importlib.import_module(module), name, None) is func:
+        return module, name
+    return func
+
+
+def _stencil_block(kernel, variable, validation, nodata, z, bdx, bdy):
+    func = getattr(importlib.import_module(kernel[0]), kernel[1]) if isinstance(kernel, tuple) else kernel
+    check_range(z, variable, validation, nodata=nodata)
+    return func(z, bdx, bdy)
+
+
 def stencil(func: Callable, data, dx, dy, dtype, validation, variable: str = "dem", nodata: float | None = None):
     """Run a 3×3 kernel ``func(z, dx2d, dy2d)`` on NumPy or dask data (dask: tile by tile with a one-cell halo).
 
     Outside the grid is NaN (missing), so every chunking gives the same result.
     """
-    def block(z, bdx, bdy):
-        check_range(z, variable, validation, nodata=nodata)
-        return func(z, bdx, bdy)
-
     if not is_dask(data):
-        return block(data, grid2d(dx, data.shape), grid2d(dy, data.shape))
+        return _stencil_block(func, variable, validation, nodata, data, grid2d(dx, data.shape), grid2d(dy, data.shape))
     from .tiled import tiled_stencil
 
+    block = functools.partial(_stencil_block, _by_name(func), variable, validation, nodata)
     block.__name__ = getattr(func, "__name__", "stencil")
     return tiled_stencil(block, data, dx, dy, dtype)
 
