@@ -612,3 +612,26 @@ def test_vrt_mosaic_of_two_files(site, tmp_path):
     result = run(cfg)
     expected = erosion.factors.ls_factor(erosion.open_raster(site / "dem.tif", units="m"))
     np.testing.assert_array_equal(store_arrays(result.store)["LS"], expected.values)
+
+
+def test_run_cli_prints_the_levels_and_resumes(site, tmp_path, capsys):
+    from erosion.cli import main
+
+    cfg = base_config(site)
+    cfg["run"]["output"] = str(tmp_path / "cli")
+    cfg["base"] = str(site)
+    path = tmp_path / "cli.toml"
+    path.write_text(_toml({k: v for k, v in cfg.items() if k != "base"}).replace('"dem.tif"', json.dumps(
+        str(site / "dem.tif"))).replace('"county.geojson"', json.dumps(str(site / "county.geojson"))).replace(
+        '"prefecture.geojson"', json.dumps(str(site / "prefecture.geojson"))).replace(
+        '"province.geojson"', json.dumps(str(site / "province.geojson"))), encoding="utf-8")
+    assert main(["run", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "9 tiles computed, 0 already done" in out and "county: 4 units" in out and "targets: " in out
+    assert main(["run", str(path)]) == 0
+    assert "0 tiles computed, 9 already done" in capsys.readouterr().out
+    cfg["model"]["B"] = 0.5
+    path.write_text(path.read_text().replace("B = 0.2", "B = 0.5"), encoding="utf-8")
+    assert main(["run", str(path)]) == 1
+    assert "--restart" in capsys.readouterr().err
+    assert main(["run", str(path), "--restart"]) == 0
