@@ -502,6 +502,18 @@ def test_netcdf_input_with_a_declared_crs(site, tmp_path):
         run(cfg)
 
 
+def test_zarr_input(site, tmp_path):
+    dem = erosion.open_raster(site / "dem.tif", units="m")
+    plain = dem.drop_vars("spatial_ref")
+    plain.encoding = {}
+    plain.to_dataset(name="elevation").chunk(50).to_zarr(tmp_path / "dem.zarr", zarr_format=2)
+    cfg = base_config(site)
+    cfg["run"]["output"] = str(tmp_path / "z")
+    cfg["inputs"]["dem"] = {"path": str(tmp_path / "dem.zarr"), "variable": "elevation", "units": "m", "crs": CRS}
+    result = run(cfg)
+    np.testing.assert_array_equal(store_arrays(result.store)["LS"], erosion.factors.ls_factor(dem).values)
+
+
 def _installed(dist: str) -> bool:
     from importlib import metadata
 
