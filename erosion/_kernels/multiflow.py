@@ -138,6 +138,17 @@ def dinf_angle(z, dx, dy):
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _mfd_weight(tan, steepest, exponent, length):
+    """(tan β / max tan β)^p · L of one downslope direction, 0 where it does not descend."""
+    if tan > 0.0:
+        ratio = tan / steepest
+        if ratio != 1.0 and exponent != 1.0:  # pow(1, p) = 1 and pow(x, 1) = x exactly
+            ratio = ratio ** exponent
+        return ratio * length
+    return 0.0
+
+
 @njit(cache=True, nogil=True)
 def mfd_fractions(z, dx, dy, exponent, quinn):
     """Multiple-flow fractions, float32 (8, ny, nx), in the D8 order E, SE, S, SW, W, NW, N, NE.
@@ -149,14 +160,13 @@ def mfd_fractions(z, dx, dy, exponent, quinn):
     """
     ny, nx = z.shape
     out = np.empty((8, ny, nx), dtype=np.float32)
-    tan = np.empty(8, dtype=np.float64)
-    wk = np.empty(8, dtype=np.float64)
     w = np.empty(8, dtype=np.float64)
     step = np.empty(8, dtype=np.float64)  # _step and contour_length, recomputed when dx, dy change
     length = np.ones(8, dtype=np.float64)
     pdx = np.nan
     pdy = np.nan
     for i in range(ny):
+        inner = 0 < i < ny - 1
         for j in range(nx):
             zc = z[i, j]
             if not math.isfinite(zc):
@@ -170,22 +180,73 @@ def mfd_fractions(z, dx, dy, exponent, quinn):
                     step[k] = _step(k, pdx, pdy)
                     if quinn:
                         length[k] = contour_length(k, pdx, pdy)
-            _fill_window(z, i, j, w)
-            steepest = 0.0
-            for k in range(8):
-                tan[k] = (zc - w[k]) / step[k]
-                steepest = max(steepest, tan[k])
-            total = 0.0
-            for k in range(8):
-                wk[k] = 0.0
-                if tan[k] > 0.0:
-                    ratio = tan[k] / steepest
-                    if ratio != 1.0 and exponent != 1.0:  # pow(1, p) = 1 and pow(x, 1) = x exactly
-                        ratio = ratio ** exponent
-                    wk[k] = ratio * length[k]
-                    total += wk[k]
-            for k in range(8):
-                out[k, i, j] = wk[k] / total if total > 0.0 else 0.0
+            # the window in scalars: interior cells with 8 valid neighbours read them directly
+            # (what _fill_window returns there), the others take the extrapolated window
+            fast = False
+            if inner and 0 < j < nx - 1:
+                w0 = z[i, j + 1]
+                w1 = z[i + 1, j + 1]
+                w2 = z[i + 1, j]
+                w3 = z[i + 1, j - 1]
+                w4 = z[i, j - 1]
+                w5 = z[i - 1, j - 1]
+                w6 = z[i - 1, j]
+                w7 = z[i - 1, j + 1]
+                fast = (math.isfinite(w0) and math.isfinite(w1) and math.isfinite(w2) and math.isfinite(w3)
+                        and math.isfinite(w4) and math.isfinite(w5) and math.isfinite(w6)
+                        and math.isfinite(w7))
+            if not fast:
+                _fill_window(z, i, j, w)
+                w0 = w[0]
+                w1 = w[1]
+                w2 = w[2]
+                w3 = w[3]
+                w4 = w[4]
+                w5 = w[5]
+                w6 = w[6]
+                w7 = w[7]
+            t0 = (zc - w0) / step[0]
+            t1 = (zc - w1) / step[1]
+            t2 = (zc - w2) / step[2]
+            t3 = (zc - w3) / step[3]
+            t4 = (zc - w4) / step[4]
+            t5 = (zc - w5) / step[5]
+            t6 = (zc - w6) / step[6]
+            t7 = (zc - w7) / step[7]
+            steepest = max(max(max(max(max(max(max(max(0.0, t0), t1), t2), t3), t4), t5), t6), t7)
+            if not steepest > 0.0:  # nothing descends (or NaN): all zero, as total = 0 gives
+                for k in range(8):
+                    out[k, i, j] = 0.0
+                continue
+            a0 = _mfd_weight(t0, steepest, exponent, length[0])
+            a1 = _mfd_weight(t1, steepest, exponent, length[1])
+            a2 = _mfd_weight(t2, steepest, exponent, length[2])
+            a3 = _mfd_weight(t3, steepest, exponent, length[3])
+            a4 = _mfd_weight(t4, steepest, exponent, length[4])
+            a5 = _mfd_weight(t5, steepest, exponent, length[5])
+            a6 = _mfd_weight(t6, steepest, exponent, length[6])
+            a7 = _mfd_weight(t7, steepest, exponent, length[7])
+            total = 0.0  # summed in direction order
+            total += a0
+            total += a1
+            total += a2
+            total += a3
+            total += a4
+            total += a5
+            total += a6
+            total += a7
+            if not total > 0.0:
+                for k in range(8):
+                    out[k, i, j] = 0.0
+                continue
+            out[0, i, j] = a0 / total
+            out[1, i, j] = a1 / total
+            out[2, i, j] = a2 / total
+            out[3, i, j] = a3 / total
+            out[4, i, j] = a4 / total
+            out[5, i, j] = a5 / total
+            out[6, i, j] = a6 / total
+            out[7, i, j] = a7 / total
     return out
 
 
@@ -246,88 +307,117 @@ def accumulate(frac, contrib):
     """Upslope sum along multiple-flow fractions, the cell's own ``contrib`` included (float64).
 
     ``A_i = c_i + Σ_j f_ji · A_j`` in a topological order (Kahn's algorithm, depth first from
-    each source in row order). ``frac`` is (8, ny, nx) in the D8 order; a NaN anywhere in a
+    each source in row order). ``frac`` is (8, ny, nx) in the D8 order, C-contiguous (read as
+    (8, ny·nx) by flat cell index); a NaN anywhere in a
     cell's fractions marks nodata (NaN out). Fractions are
     renormalised to sum to 1 (they may be stored in float32); the share toward a neighbour off
     the grid or in nodata leaves the grid. ``contrib`` NaN counts as 0. Returns
     ``(acc, complete)``; ``complete`` is False when the fractions contain a loop.
 
-    The fractions are read once in row order (validity, sums, in-degrees, a 1-byte mask of each
-    cell's receivers in the grid); the traversal follows the mask and reads a fraction only
-    where it is positive. The sums equal a breadth-first order's up to their order of addition
+    The fractions are read once in row order (validity a row ahead, then sums, in-degrees and a
+    1-byte mask of each cell's valid receivers in the grid; nodata gets in-degree 255, so it is
+    never a source); the traversal follows the mask and reads a fraction only where it is
+    positive. The sums equal a breadth-first order's up to their order of addition
     (≤ 2e-15 relative on fractal DEMs).
     """
     _, ny, nx = frac.shape
     n = ny * nx
+    f2 = frac.reshape((8, n))  # C-contiguous: a view; cells by flat index, no division by nx
     total = np.zeros(n, dtype=np.float64)
     acc = np.full(n, np.nan, dtype=np.float64)
-    out = np.zeros(n, dtype=np.uint8)  # bit k: a positive fraction toward direction k, in the grid
-    valid = np.zeros(n, dtype=np.bool_)
-    indeg = np.zeros(n, dtype=np.uint8)  # valid donors; only read on valid cells
+    out = np.zeros(n, dtype=np.uint8)  # bit k: a positive fraction toward a valid cell in the grid
+    valid = np.zeros(n, dtype=np.bool_)  # known a row ahead of the row being read
+    indeg = np.zeros(n, dtype=np.uint8)  # valid donors; 255 on nodata (never a source)
     offset = np.empty(8, dtype=np.int64)
     for k in range(8):
         offset[k] = _DI[k] * nx + _DJ[k]
+    if ny > 0:
+        _valid_row(f2, valid, 0, nx)
     nvalid = 0
     for i in range(ny):
+        if i + 1 < ny:
+            _valid_row(f2, valid, (i + 1) * nx, nx)
+        edge = i == 0 or i == ny - 1
         for j in range(nx):
             c = i * nx + j
-            ok = True
+            if not valid[c]:
+                indeg[c] = 255
+                continue
             bits = 0
             t = 0.0
-            for k in range(8):
-                f = frac[k, i, j]
-                if not math.isfinite(f):
-                    ok = False
-                elif f > 0.0:
-                    t += f
-                    ni = i + _DI[k]
-                    nj = j + _DJ[k]
-                    if 0 <= ni < ny and 0 <= nj < nx:
-                        bits |= 1 << k
-            if ok:
-                nvalid += 1
-                valid[c] = True
-                total[c] = t
-                out[c] = bits
-                v = contrib[i, j]
-                acc[c] = v if math.isfinite(v) else 0.0
+            for k in range(8):  # finite here: no branch per direction
+                f = f2[k, c]
+                pos = f > 0.0
+                bits |= np.int64(pos) << k
+                t += f if pos else 0.0
+            if edge or j == 0 or j == nx - 1:  # the share toward a neighbour off the grid leaves it
                 for k in range(8):
-                    if bits >> k & 1:
-                        indeg[c + offset[k]] += 1
-    # Kahn's algorithm with a stack, started from each source in row order: flow is followed
-    # downstream while it stays in cache (a FIFO queue visits the grid in scattered waves and
-    # was 2.5x slower). Cells are marked 255 once stacked; no donor remains to decrement them.
-    stack = np.empty(n, dtype=np.int64)
+                    if not (0 <= i + _DI[k] < ny and 0 <= j + _DJ[k] < nx):
+                        bits &= ~(1 << k)
+            for k in range(8):
+                if bits >> k & 1:
+                    d = c + offset[k]
+                    if valid[d]:
+                        indeg[d] += 1
+                    else:  # the share toward nodata leaves the grid
+                        bits &= ~(1 << k)
+            nvalid += 1
+            total[c] = t
+            out[c] = bits
+            v = contrib[i, j]
+            acc[c] = v if math.isfinite(v) else 0.0
+    if n < 2**31:  # a stack of 4-byte cell indices, 8-byte only where they do not fit
+        done = _mfd_traverse(f2, total, acc, out, indeg, offset, np.empty(n, dtype=np.int32))
+    else:
+        done = _mfd_traverse(f2, total, acc, out, indeg, offset, np.empty(n, dtype=np.int64))
+    return acc.reshape((ny, nx)), done == nvalid
+
+
+@njit(cache=True, nogil=True)
+def _valid_row(f2, valid, c0, nx):
+    """``valid`` of cells ``c0 … c0 + nx − 1``: all 8 fractions finite."""
+    for c in range(c0, c0 + nx):
+        ok = True
+        for k in range(8):
+            ok &= math.isfinite(f2[k, c])
+        valid[c] = ok
+
+
+@njit(cache=True, nogil=True)
+def _mfd_traverse(f2, total, acc, out, indeg, offset, stack):
+    """The traversal of :func:`accumulate`; returns the number of cells visited.
+
+    Kahn's algorithm with a stack, started from each source in row order: flow is followed
+    downstream while it stays in cache (a FIFO queue visits the grid in scattered waves and
+    was 2.5x slower). Cells are marked 255 once stacked; no donor remains to decrement them.
+    """
+    n = acc.size
     done = 0
     for c0 in range(n):
-        if not valid[c0] or indeg[c0] != 0:
+        if indeg[c0] != 0:  # a donor remains, already stacked (255) or nodata (255)
             continue
         indeg[c0] = 255
         stack[0] = c0
         top = 1
         while top > 0:
             top -= 1
-            u = stack[top]
+            u = np.int64(stack[top])
             done += 1
             bits = np.int64(out[u])
             if bits == 0:
                 continue
-            i = u // nx
-            j = u - i * nx
             a = acc[u]
             t = total[u]
             for k in range(8):
                 if bits >> k & 1:
                     d = u + offset[k]
-                    if not valid[d]:  # the share toward nodata leaves the grid
-                        continue
-                    acc[d] += a * (frac[k, i, j] / t)
+                    acc[d] += a * (f2[k, u] / t)
                     indeg[d] -= 1
                     if indeg[d] == 0:
                         indeg[d] = 255
                         stack[top] = d
                         top += 1
-    return acc.reshape((ny, nx)), done == nvalid
+    return done
 
 
 @njit(cache=True, nogil=True)
