@@ -30,6 +30,9 @@ _FACET_AF = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
 # Neighbours counter-clockwise from east (D8 indices): E, NE, N, NW, W, SW, S, SE.
 _CCW = np.array([0, 7, 6, 5, 4, 3, 2, 1], dtype=np.int64)
 
+# Index of the lowest set bit of a byte (8 for none).
+_LOWEST_BIT = np.array([8 if b == 0 else (b & -b).bit_length() - 1 for b in range(256)], dtype=np.int64)
+
 SNAP = 1e-6
 """D∞ proportions below this go to the other neighbour (float32 angles carry ~2e-7 rad of rounding)."""
 
@@ -138,17 +141,6 @@ def dinf_angle(z, dx, dy):
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _mfd_weight(tan, steepest, exponent, length):
-    """(tan β / max tan β)^p · L of one downslope direction, 0 where it does not descend."""
-    if tan > 0.0:
-        ratio = tan / steepest
-        if ratio != 1.0 and exponent != 1.0:  # pow(1, p) = 1 and pow(x, 1) = x exactly
-            ratio = ratio ** exponent
-        return ratio * length
-    return 0.0
-
-
 @njit(cache=True, nogil=True)
 def mfd_fractions(z, dx, dy, exponent, quinn):
     """Multiple-flow fractions, float32 (8, ny, nx), in the D8 order E, SE, S, SW, W, NW, N, NE.
@@ -161,6 +153,8 @@ def mfd_fractions(z, dx, dy, exponent, quinn):
     ny, nx = z.shape
     out = np.empty((8, ny, nx), dtype=np.float32)
     w = np.empty(8, dtype=np.float64)
+    tan = np.empty(8, dtype=np.float64)
+    wk = np.empty(8, dtype=np.float64)
     step = np.empty(8, dtype=np.float64)  # _step and contour_length, recomputed when dx, dy change
     length = np.ones(8, dtype=np.float64)
     pdx = np.nan
@@ -218,15 +212,36 @@ def mfd_fractions(z, dx, dy, exponent, quinn):
                 for k in range(8):
                     out[k, i, j] = 0.0
                 continue
-            a0 = _mfd_weight(t0, steepest, exponent, length[0])
-            a1 = _mfd_weight(t1, steepest, exponent, length[1])
-            a2 = _mfd_weight(t2, steepest, exponent, length[2])
-            a3 = _mfd_weight(t3, steepest, exponent, length[3])
-            a4 = _mfd_weight(t4, steepest, exponent, length[4])
-            a5 = _mfd_weight(t5, steepest, exponent, length[5])
-            a6 = _mfd_weight(t6, steepest, exponent, length[6])
-            a7 = _mfd_weight(t7, steepest, exponent, length[7])
-            total = 0.0  # summed in direction order
+            # weights over the descending directions only, found from a bit mask (one
+            # unpredictable branch per direction was the kernel's main cost)
+            tan[0] = t0
+            tan[1] = t1
+            tan[2] = t2
+            tan[3] = t3
+            tan[4] = t4
+            tan[5] = t5
+            tan[6] = t6
+            tan[7] = t7
+            m = ((t0 > 0.0) | (t1 > 0.0) << 1 | (t2 > 0.0) << 2 | (t3 > 0.0) << 3 | (t4 > 0.0) << 4
+                 | (t5 > 0.0) << 5 | (t6 > 0.0) << 6 | (t7 > 0.0) << 7)
+            for k in range(8):
+                wk[k] = 0.0
+            while m:
+                k = _LOWEST_BIT[m]
+                m &= m - 1
+                ratio = tan[k] / steepest
+                if ratio != 1.0 and exponent != 1.0:  # pow(1, p) = 1 and pow(x, 1) = x exactly
+                    ratio = ratio ** exponent
+                wk[k] = ratio * length[k]
+            a0 = wk[0]
+            a1 = wk[1]
+            a2 = wk[2]
+            a3 = wk[3]
+            a4 = wk[4]
+            a5 = wk[5]
+            a6 = wk[6]
+            a7 = wk[7]
+            total = 0.0  # summed in direction order; + 0.0 where nothing descends changes nothing
             total += a0
             total += a1
             total += a2
