@@ -143,6 +143,43 @@ def _check_codes(name: str, da: xr.DataArray, codes: list[int], nodata) -> None:
                           f"(nodata {nodata}); fix the raster or extend the list")
 
 
+def soil_loss(cfg: Config, rasters: dict, tile: int) -> None:
+    """Add the model's rasters to ``rasters``: ``A``, ``water_class`` and, with [wind],
+    ``wind_class`` (from the inputs and steps in ``rasters``, stored or lazy)."""
+    m = cfg.model
+    factors = {f: _factor(getattr(m, f), f, cfg, rasters, "[model]") for f in
+               (("R", "K", "LS", "B", "E", "T") if m.equation == "csle" else ("R", "K", "LS", "C", "P"))}
+    if not any(isinstance(v, xr.DataArray) for v in factors.values()):
+        raise ConfigError("[model]: every factor is a constant; at least one (LS, usually) must be a raster")
+    if m.equation == "csle":
+        cropland = None if m.cropland is None else _factor(m.cropland, "B", cfg, rasters, "[model] cropland")
+        A = csle(**factors, cropland=cropland)
+    else:
+        A = rusle(**factors)
+    if not isinstance(A, xr.DataArray):
+        raise ConfigError("[model]: the soil loss is not a raster")
+    rasters["A"] = A.chunk({"y": tile, "x": tile}) if A.chunks is None else A
+    tolerable = m.tolerable
+    if isinstance(tolerable, str) and tolerable not in tolerable_regions():
+        if tolerable not in rasters:
+            raise ConfigError(f"[model] tolerable = {tolerable!r} is neither a region ({sorted(tolerable_regions())}) "
+                              "nor a raster input")
+        tolerable = rasters[tolerable]
+    rasters["water_class"] = classify(rasters["A"], kind="water", tolerable=tolerable)
+    if cfg.wind is not None:
+        from ..regions import wind
+
+        if cfg.wind.soil_loss not in rasters:
+            raise ConfigError(f"[wind] soil_loss = {cfg.wind.soil_loss!r} names no raster input or step")
+        wind_class = wind.wind_classes(rasters[cfg.wind.soil_loss])
+        if cfg.wind.zone is not None:
+            if cfg.wind.zone not in rasters:
+                raise ConfigError(f"[wind] zone = {cfg.wind.zone!r} names no raster input or step")
+            rasters["water_class"], wind_class = wind.zone_classes(rasters["water_class"], wind_class,
+                                                                  rasters[cfg.wind.zone])
+        rasters["wind_class"] = wind_class
+
+
 def prepare(config) -> Plan:
     """Check a config completely and build its lazy graph; nothing is computed except the scan
     of categorical inputs that declare ``codes``. Raises ConfigError (or another ErosionError)."""
@@ -176,38 +213,7 @@ def prepare(config) -> Plan:
                 raise ConfigError(f"{what}: input {arg} = {ref!r} names no input or earlier step{hint} (known: {known})")
         rasters[name] = _as_raster(_call(fn, args, what), name, template, tile)
 
-    m = cfg.model
-    factors = {f: _factor(getattr(m, f), f, cfg, rasters, "[model]") for f in
-               (("R", "K", "LS", "B", "E", "T") if m.equation == "csle" else ("R", "K", "LS", "C", "P"))}
-    if not any(isinstance(v, xr.DataArray) for v in factors.values()):
-        raise ConfigError("[model]: every factor is a constant; at least one (LS, usually) must be a raster")
-    if m.equation == "csle":
-        cropland = None if m.cropland is None else _factor(m.cropland, "B", cfg, rasters, "[model] cropland")
-        A = csle(**factors, cropland=cropland)
-    else:
-        A = rusle(**factors)
-    if not isinstance(A, xr.DataArray):
-        raise ConfigError("[model]: the soil loss is not a raster")
-    rasters["A"] = A.chunk({"y": tile, "x": tile}) if A.chunks is None else A
-    tolerable = m.tolerable
-    if isinstance(tolerable, str) and tolerable not in tolerable_regions():
-        if tolerable not in rasters:
-            raise ConfigError(f"[model] tolerable = {tolerable!r} is neither a region ({sorted(tolerable_regions())}) "
-                              "nor a raster input")
-        tolerable = rasters[tolerable]
-    rasters["water_class"] = classify(rasters["A"], kind="water", tolerable=tolerable)
-    if cfg.wind is not None:
-        from ..regions import wind
-
-        if cfg.wind.soil_loss not in rasters:
-            raise ConfigError(f"[wind] soil_loss = {cfg.wind.soil_loss!r} names no raster input or step")
-        wind_class = wind.wind_classes(rasters[cfg.wind.soil_loss])
-        if cfg.wind.zone is not None:
-            if cfg.wind.zone not in rasters:
-                raise ConfigError(f"[wind] zone = {cfg.wind.zone!r} names no raster input or step")
-            rasters["water_class"], wind_class = wind.zone_classes(rasters["water_class"], wind_class,
-                                                                  rasters[cfg.wind.zone])
-        rasters["wind_class"] = wind_class
+    soil_loss(cfg, rasters, tile)
 
     levels = None
     if cfg.units is not None:

@@ -42,7 +42,7 @@ from . import sources
 from .admin import Level, tile_shapes
 from .config import Config
 from .engine import engine
-from .plan import Plan, prepare
+from .plan import Plan, prepare, soil_loss
 from .tables import N_SUMS, level_tables, targets_table, tile_sums
 
 STORE = "erosion.zarr"
@@ -130,7 +130,10 @@ def _changes(old: dict, plan: Plan) -> str:
 
 
 def _store_names(plan: Plan) -> list[str]:
-    return list(plan.config.outputs.variables)
+    """The store's variables: the [outputs] variables, then every step not among them (stage 1
+    stores every step; stage 2 reads them back)."""
+    names = list(plan.config.outputs.variables)
+    return names + [s for s in plan.config.steps if s not in names]
 
 
 def _empty(plan: Plan, name: str) -> xr.DataArray:
@@ -215,13 +218,65 @@ def _tile_task(store: str, marker: str, window: tuple, transform: tuple, shapes,
     return marker
 
 
+def _step_task(store: str, marker: str, name: str, window: tuple, block) -> str:
+    """Stage 1: store one tile of one step, then write its marker."""
+    import zarr
+
+    r0, c0, h, w = window
+    array = zarr.open_group(store, mode="r+")[name]
+    array[r0:r0 + h, c0:c0 + w] = np.asarray(block).astype(array.dtype, copy=False)
+    _atomic_bytes(Path(marker), b"")
+    return marker
+
+
 def _count(markers) -> int:
     return len(markers)
 
 
-def _graph(plan: Plan, folder: Path, todo: list[tuple[int, int]]):
-    """One graph holding a task per tile to do (keys ``erosion-tile-i-j``) on top of the output
-    rasters' graphs, and a last task counting them; (graph, tile keys, last key).
+def _windows(plan: Plan, todo):
+    t = plan.config.run.tile
+    for i, j in todo:
+        r0, c0 = i * t, j * t
+        yield i, j, (r0, c0, min(t, plan.grid.shape[0] - r0), min(t, plan.grid.shape[1] - c0))
+
+
+def _step_marker(folder: Path, name: str, i: int, j: int) -> Path:
+    return folder / "tiles" / "steps" / name / _tile_name(i, j).replace(".npz", ".done")
+
+
+def _steps_graph(plan: Plan, folder: Path, todo: dict[str, list[tuple[int, int]]]):
+    """Stage 1: a task per (step, tile) to do, each storing its block as soon as it exists.
+
+    Steps are stored apart from the model's tiles so that no task waits for the blocks of two
+    steps: a task needing a tile of a tiled LS and of a cheap B made the scheduler compute all of
+    B early and hold it (4 B/cell: +4 GiB at 10⁹ cells) until LS reached that tile.
+    """
+    from dask._task_spec import List, Task, TaskRef
+    from dask.highlevelgraph import HighLevelGraph
+
+    t = plan.config.run.tile
+    store = str(folder / STORE)
+    tasks, keys, arrays = {}, [], []
+    for name, tiles in todo.items():
+        if not tiles:
+            continue
+        array = plan.rasters[name].data.rechunk(t)
+        arrays.append(array)
+        (folder / "tiles" / "steps" / name).mkdir(parents=True, exist_ok=True)
+        for i, j, window in _windows(plan, tiles):
+            key = f"erosion-step-{name}-{i}-{j}"
+            tasks[key] = Task(key, _step_task, store, str(_step_marker(folder, name, i, j)), name, window,
+                              TaskRef((array.name, i, j)))
+            keys.append(key)
+    last = f"erosion-steps-{uuid.uuid4().hex}"
+    tasks[last] = Task(last, _count, List(*(TaskRef(k) for k in keys)))
+    return HighLevelGraph.from_collections(last, tasks, dependencies=arrays), keys, last
+
+
+def _graph(plan: Plan, rasters: dict, folder: Path, todo: list[tuple[int, int]]):
+    """Stage 2: one graph holding a task per tile to do (keys ``erosion-tile-i-j``) on top of the
+    output rasters' graphs (steps read back from the store), and a last task counting them;
+    (graph, tile keys, last key).
 
     Built as one graph, not one Delayed per tile: each Delayed would cull the whole graph again,
     which made a 100-tile run spend 30 s culling.
@@ -231,18 +286,16 @@ def _graph(plan: Plan, folder: Path, todo: list[tuple[int, int]]):
 
     cfg = plan.config
     t = cfg.run.tile
-    names = _store_names(plan)
-    needed = sorted(set(names) - {"unit"} | {"A", "water_class"} | ({"wind_class"} & set(plan.rasters)))
-    arrays = [plan.rasters[n].data.rechunk(t) for n in needed]
+    names = [n for n in plan.config.outputs.variables if n not in plan.config.steps]
+    needed = sorted(set(names) - {"unit"} | {"A", "water_class"} | ({"wind_class"} & set(rasters)))
+    arrays = [rasters[n].data.rechunk(t) for n in needed]
     shapes = tile_shapes(plan.levels[0], plan.grid, t) if plan.levels else None
     overlaps = cfg.units.overlaps if cfg.units else "raise"
     unit_ids = plan.levels[0].ids if plan.levels else np.zeros(1, np.int64)
     area = row_areas(plan.template)
     store = str(folder / STORE)
     tasks, keys = {}, []
-    for i, j in todo:
-        r0, c0 = i * t, j * t
-        h, w = min(t, plan.grid.shape[0] - r0), min(t, plan.grid.shape[1] - c0)
+    for i, j, (r0, c0, h, w) in _windows(plan, todo):
         window = tuple(plan.grid.transform * plan.grid.transform.translation(c0, r0))[:6]
         key = f"erosion-tile-{i}-{j}"
         refs = List(*(TaskRef((a.name, i, j)) for a in arrays))
@@ -255,35 +308,29 @@ def _graph(plan: Plan, folder: Path, todo: list[tuple[int, int]]):
     return HighLevelGraph.from_collections(last, tasks, dependencies=arrays), keys, last
 
 
-def _compute(plan: Plan, folder: Path, todo: list, client, progress: Callable[[int, int], None] | None,
-             total: int) -> None:
+def _compute(built, client, report: Callable[[int], None]) -> None:
+    """Run a (graph, task keys, last key), calling ``report(1)`` as each task finishes."""
     import dask
     from dask.callbacks import Callback
     from dask.delayed import Delayed
 
-    graph, keys, last = _graph(plan, folder, todo)
-    report = progress or (lambda done, total: None)
-    done = total - len(todo)
-    report(done, total)
+    graph, keys, last = built
     if client is None:
-        count = [done]
+        wanted = set(keys)
 
-        class _Tiles(Callback):
+        class _Tasks(Callback):
             def _posttask(self, key, result, dsk, state, worker_id):
-                if isinstance(key, str) and key.startswith("erosion-tile-"):
-                    count[0] += 1
-                    report(count[0], total)
+                if key in wanted:
+                    report(1)
 
-        with _Tiles():
+        with _Tasks():
             dask.compute(Delayed(last, graph))
         return
     from distributed import as_completed
 
-    futures = client.get(graph, keys, sync=False)
-    for future in as_completed(futures):
-        future.result()  # raises the tile's error here
-        done += 1
-        report(done, total)
+    for future in as_completed(client.get(graph, keys, sync=False)):
+        future.result()  # raises the task's error here
+        report(1)
 
 
 # ----------------------------------------------------------------------------- after the tiles
@@ -378,22 +425,38 @@ def run(config, *, restart: bool = False, progress: Callable[[int, int], None] |
     cfg = plan.config
     folder, old = _folder(plan, restart)
     (folder / "tiles").mkdir(exist_ok=True)
-    for stale in (folder / "tiles").glob(".*.tmp-*"):  # a killed run's unfinished marker
+    for stale in (folder / "tiles").rglob(".*.tmp-*"):  # a killed run's unfinished markers
         stale.unlink(missing_ok=True)
     ny, nx = plan.tiles
     every = [(i, j) for i in range(ny) for j in range(nx)]
     todo = [(i, j) for i, j in every if not (folder / "tiles" / _tile_name(i, j)).exists()]
+    steps_todo = {s: [(i, j) for i, j in every if not _step_marker(folder, s, i, j).exists()] for s in cfg.steps}
+    if not todo:  # every tile summed: the steps are stored too
+        steps_todo = {s: [] for s in cfg.steps}
+    total = len(every) * (1 + len(cfg.steps))
+    done = [total - len(todo) - sum(len(v) for v in steps_todo.values())]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
+
     started = old["provenance"]["started"] if old else _now()
     with engine(cfg.engine, log) as client:
         provenance = _provenance(plan, _engine_text(cfg, client), started)
         record = {"fingerprint": plan.fingerprint(), "status": "running", "provenance": provenance}
         _atomic_bytes(folder / "run.json", json.dumps(record, indent=1, ensure_ascii=False).encode())
         _init_store(plan, folder / STORE)
+        advance(0)
         t0 = time.perf_counter()
-        if not todo and progress is not None:
-            progress(len(every), len(every))
-        if todo:
-            _compute(plan, folder, todo, client, progress, len(every))
+        if any(steps_todo.values()):  # stage 1: the steps, stored tile by tile
+            _compute(_steps_graph(plan, folder, steps_todo), client, advance)
+        if todo:  # stage 2: A, classes and sums by unit, from the stored steps
+            rasters = dict(plan.rasters)
+            with xr.open_zarr(folder / STORE, chunks={"y": cfg.run.tile, "x": cfg.run.tile}) as stored:
+                rasters.update({s: stored[s] for s in cfg.steps})
+                soil_loss(cfg, rasters, cfg.run.tile)
+                _compute(_graph(plan, rasters, folder, todo), client, advance)
         seconds = time.perf_counter() - t0
     sums = _combine(folder, plan)
     levels = _levels(plan)
