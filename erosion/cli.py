@@ -45,14 +45,14 @@ def _run(args: argparse.Namespace) -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
     except ImportError:  # plain lines without rich
         def progress(done, total):
-            print(f"tiles {done}/{total}", file=sys.stderr)
+            print(f"tile tasks {done}/{total}", file=sys.stderr)
 
         result = run(args.config, restart=args.restart, progress=progress, log=print)
     else:
         columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn())
         with Progress(*columns) as bar:
-            task = bar.add_task("tiles", total=None)
+            task = bar.add_task("tile tasks", total=None)
 
             def progress(done, total):
                 bar.update(task, completed=done, total=total)
