@@ -417,8 +417,7 @@ def run(config, *, restart: bool = False, progress: Callable[[int, int], None] |
     Everything is checked first (:func:`erosion.pipeline.validate`); then the tiles not yet
     done are computed on the config's engine, and the tables, COGs and report are written.
     ``progress(done, total)`` is called as tile tasks finish (each step's tiles, then the model's);
-    ``log(message)`` receives notes (the
-    dashboard link). ``restart=True`` deletes a previous run's outputs in the output folder
+    ``log(message)`` receives notes (the dashboard link). ``restart=True`` deletes a previous run's outputs in the output folder
     instead of refusing a changed config.
     """
     log = log or (lambda message: None)
