@@ -125,17 +125,23 @@ def _block_table(zones, water, wind, area, nodata, wanted, vector=None):
         labels, n_clash, pairs = _rasterize(shapes, bounds, transform, np.shape(water), overlaps)
     else:
         labels, n_clash, pairs = _as_labels(zones, nodata), 0, _NO_PAIRS
+    codes, ids = dense_codes(labels, wanted)
+    w = _as_classes(water, "classes")
+    v = _as_classes(wind, "wind") if wind is not None else w
+    a = np.ascontiguousarray(np.asarray(area, dtype=np.float64))
+    table = class_areas(codes, w, v, wind is not None, a, ids.size)
+    return ids, table, n_clash, pairs
+
+
+def dense_codes(labels: np.ndarray, wanted=None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, ids): each cell's index into ``ids`` (int64, -1 outside every zone or not in
+    ``wanted``), and the zone ids present in the block, in order of first appearance."""
     codes, uniques = pd.factorize(labels.reshape(-1))
     keep = uniques >= 0
     if wanted is not None:
         keep &= np.isin(uniques, wanted)
     remap = np.where(keep, np.cumsum(keep) - 1, -1)
-    codes = remap[codes].reshape(labels.shape).astype(np.int64)
-    w = _as_classes(water, "classes")
-    v = _as_classes(wind, "wind") if wind is not None else w
-    a = np.ascontiguousarray(np.asarray(area, dtype=np.float64))
-    table = class_areas(codes, w, v, wind is not None, a, int(np.count_nonzero(keep)))
-    return np.asarray(uniques[keep], dtype=np.int64), table, n_clash, pairs
+    return remap[codes].reshape(labels.shape).astype(np.int64), np.asarray(uniques[keep], dtype=np.int64)
 
 
 def _combine(parts) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:

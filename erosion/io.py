@@ -9,10 +9,11 @@ written raster opens with the same attributes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,18 @@ def _prepare_for_disk(da: xr.DataArray, nodata: float | None) -> xr.DataArray:
         out = out.isel({out.dims[0]: slice(None, None, -1)})
         t = Affine(t.a, t.b, t.c, t.d, -t.e, t.f + t.e * out.shape[0])
     return out.rio.write_transform(t)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` to write to; moved onto ``path`` when the block ends
+    without error, removed otherwise (an existing file is left untouched until then)."""
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _remove(path: Path) -> None:

@@ -9,26 +9,21 @@ written without them and says so.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..aggregation import CLASS_COLUMNS
+from ..io import atomic_path
 
 _CLASS_COLOURS = ["#ffffff", "#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#a50026"]
 _MAX_PIXELS = 1200
 
 
 def _atomic_png(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}.png")
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
 
 
 def _figures(folder: Path, plan, tables: dict, targets) -> list[tuple[str, str]]:
@@ -144,10 +139,6 @@ def write_report(folder: Path, plan, tables: dict, targets, provenance: dict) ->
     lines += [f"- {name}: {', '.join(paths)}" for name, paths in provenance.get("tables", {}).items()]
     lines += ["", "## Provenance", "", "```json", json.dumps(provenance, indent=1, ensure_ascii=False), "```", ""]
     path = folder / "report" / "report.md"
-    tmp = path.with_name(f".report.md.tmp-{uuid.uuid4().hex}")
-    try:
+    with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -38,6 +38,7 @@ import xarray as xr
 from ..aggregation import _rasterize
 from ..errors import ConfigError, InputError
 from ..grid import row_areas
+from ..io import atomic_path
 from . import sources
 from .admin import Level, tile_shapes
 from .config import Config
@@ -68,27 +69,18 @@ def _now() -> str:
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _atomic_frame(frame: pd.DataFrame, path: Path, kind: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    try:
+    with atomic_path(path) as tmp:
         if kind == "csv":
             frame.to_csv(tmp, encoding="utf-8")
         else:
             frame.to_parquet(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- the run folder

@@ -10,7 +10,7 @@ by tile), and refused otherwise.
 from __future__ import annotations
 
 import hashlib
-import os
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -293,5 +293,5 @@ def environment() -> dict[str, str]:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             pass
-    out["python"] = os.sys.version.split()[0]
+    out["python"] = sys.version.split()[0]
     return out

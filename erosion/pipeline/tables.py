@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._kernels.aggregate import N_COLUMNS, class_areas
-from ..aggregation import CLASS_COLUMNS
+from ..aggregation import CLASS_COLUMNS, dense_codes
 from ..errors import ConfigError
 from .admin import Level
 
@@ -26,11 +26,8 @@ N_SUMS = N_COLUMNS + 2
 def tile_sums(labels: np.ndarray, water: np.ndarray, wind: np.ndarray | None, A: np.ndarray,
               row_area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(unit indices present, sums (n, N_SUMS)) of one tile; areas in m², soil loss in t a⁻¹."""
-    codes, present = pd.factorize(labels.reshape(-1))
-    keep = present >= 0
-    remap = np.where(keep, np.cumsum(keep) - 1, -1)
-    dense = remap[codes].reshape(labels.shape).astype(np.int64)
-    n = int(keep.sum())
+    dense, present = dense_codes(labels)
+    n = present.size
     area = np.ascontiguousarray(row_area, dtype=np.float64).reshape(-1, 1)
     w = np.ascontiguousarray(water, dtype=np.uint8)
     v = w if wind is None else np.ascontiguousarray(wind, dtype=np.uint8)
@@ -41,7 +38,7 @@ def tile_sums(labels: np.ndarray, water: np.ndarray, wind: np.ndarray | None, A:
     a_hm2 = cell[known] / 1.0e4
     out[:, N_COLUMNS] = np.bincount(dense[known], weights=A[known].astype(np.float64) * a_hm2, minlength=n)
     out[:, N_COLUMNS + 1] = np.bincount(dense[known], weights=cell[known], minlength=n)
-    return np.asarray(present[keep], dtype=np.int64), out
+    return present, out
 
 
 def level_tables(sums: np.ndarray, levels: list[Level], with_wind: bool) -> dict[str, pd.DataFrame]:
