@@ -4,6 +4,7 @@ resume after kill -9, identical results on a local distributed cluster, CRS thro
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import json
 import os
 import signal
@@ -165,7 +166,7 @@ def test_zarr_keeps_crs_units_and_dtypes(done):
         prov = json.loads(ds.attrs["erosion_provenance"])
     assert prov["config"]["run"]["name"] == "test"
     assert prov["checksums"]["inputs.dem"].startswith("sha256:")
-    assert prov["erosion_version"] == erosion.__version__ if hasattr(erosion, "__version__") else True
+    assert prov["erosion_version"] == importlib.metadata.version("erosion")
     record = json.loads((done.folder / "run.json").read_text())
     assert record["status"] == "complete"
     assert {"started", "finished", "engine", "environment"} <= set(record["provenance"])
@@ -455,11 +456,12 @@ def test_slurm_job_script_from_config():
 
 
 def test_heap_threshold_is_set():
+    import platform
+
     from erosion.pipeline import limit_heap_growth
 
-    assert limit_heap_growth() in (True, False)  # True on glibc, False elsewhere; never raises
-    if sys.platform.startswith("linux") and os.path.exists("/lib/x86_64-linux-gnu/libc.so.6"):
-        assert limit_heap_growth() is True
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert limit_heap_growth() is glibc  # set on glibc; elsewhere nothing to set, and no error
 
 
 # ----------------------------------------------------------------------------- inputs as users hold them

@@ -582,3 +582,17 @@ def test_dask_slope_length_of_a_filled_dem_runs_tile_by_tile(chunks):
     np.testing.assert_array_equal(lazy.values, eager.values)
     raw = t.slope_length(dem.chunk(chunks), channel_area=5e4)  # an unfilled DEM: the tiled fill first
     np.testing.assert_array_equal(raw.values, t.slope_length(dem, channel_area=5e4).values)
+
+
+def test_stencil_tasks_name_their_numba_kernel():
+    """Dask tasks carry a module-level kernel by name, so workers load it from numba's disk
+    cache instead of compiling a pickled copy; other functions travel as they are."""
+    from erosion._kernels import terrain as kernels
+    from erosion.factors.terrain._common import _by_name
+
+    assert _by_name(kernels.d8_direction) == ("erosion._kernels.terrain", "d8_direction")
+
+    def local(z, dx, dy):
+        return z
+
+    assert _by_name(local) is local
