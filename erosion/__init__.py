@@ -3,6 +3,8 @@
 The Chinese Soil Loss Equation (CSLE, A = R·K·LS·B·E·T) and RUSLE, their factors, the
 SL 190-2007 intensity classes and tables of eroded area and the soil and water conservation
 rate by administrative unit, on NumPy arrays and (dask-backed) xarray DataArrays.
+Importing it registers the ``.erosion`` accessor on DataArrays and Datasets
+(:mod:`erosion.accessor`); :func:`erosion.cite` lists the references behind a result.
 
 The functions ``erosion.classify`` and ``erosion.aggregate`` live in the modules
 ``erosion.classification`` (with ``tolerable_loss``, ``class_names``, ...) and
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import logging
 
-from . import aggregation, classification, datasets, errors, factors, regions, vocabulary
+from . import accessor, aggregation, classification, datasets, errors, factors, regions, vocabulary
 from .aggregation import aggregate
+from .citation import cite
 from .classification import classify
 from .errors import (
     ConfigError,
@@ -53,11 +56,13 @@ __all__ = [
     "UnitsError",
     "UnknownCodeError",
     "ValueRangeError",
+    "accessor",
     "aggregate",
     "aggregation",
     "align",
     "cell_area",
     "check_same_grid",
+    "cite",
     "classification",
     "classify",
     "csle",

@@ -35,21 +35,52 @@ def input_notes(*inputs) -> list[str]:
     return notes
 
 
+def split_references(text) -> list[str]:
+    """The entries of a ``references`` attribute: split at ``"; "`` outside brackets, stripped."""
+    entries: list[str] = []
+    depth, start, text = 0, 0, str(text or "")
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(depth - 1, 0)
+        elif ch == ";" and depth == 0 and text[i + 1:i + 2] in (" ", ""):
+            entries.append(text[start:i])
+            start = i + 1
+    entries.append(text[start:])
+    return [e.strip() for e in entries if e.strip()]
+
+
+def merge_references(*texts) -> list[str]:
+    """The entries of several ``references`` attributes, de-duplicated in order of first appearance."""
+    merged: list[str] = []
+    for text in texts:
+        for entry in split_references(text):
+            if entry not in merged:
+                merged.append(entry)
+    return merged
+
+
 def finalize(out: xr.DataArray, variable: str, template: xr.DataArray | None, history: str,
              references: str | None = None, extra_attrs: dict | None = None, inputs=()) -> xr.DataArray:
     """Give an output its name and attributes from the vocabulary, and keep the CRS.
 
     Attributes are built, never inherited: ``units`` and ``long_name`` come from the
-    vocabulary entry, ``history`` and ``references`` from the calling function, followed by
-    the notes of input preparation (:func:`input_notes`) of ``inputs`` and the template. The
+    vocabulary entry, ``history`` from the calling function, followed by the notes of input
+    preparation (:func:`input_notes`) of ``inputs`` and the template. ``references`` are the
+    function's own followed by those of the template and ``inputs`` (DataArrays only),
+    de-duplicated (:func:`merge_references`), so that a result cites every method of its
+    chain (docs/decisions/0028-accessor-and-citations.md; :func:`erosion.cite`). The
     grid mapping gets the transform of the coordinates (:func:`erosion.grid.grid_of`), so a
     stale cached GeoTransform (after ``sortby``) is not passed on.
     """
     spec = vocabulary.get(variable)
     out = out.rename(variable)
     attrs = spec.cf_attrs()
-    if references:
-        attrs["references"] = references
+    inherited = [x.attrs.get("references") for x in (template, *inputs) if isinstance(x, xr.DataArray)]
+    merged = merge_references(references, *inherited)
+    if merged:
+        attrs["references"] = "; ".join(merged)
     attrs["history"] = "\n".join([f"{_pkg} {_version()}: {history}", *input_notes(template, *inputs)])
     if extra_attrs:
         attrs.update(extra_attrs)
