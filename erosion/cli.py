@@ -73,7 +73,14 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``erosion`` command's argument parser: ``demo``, ``run`` and ``validate``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each sub-command sets ``func``, the function that runs it.
+    """
     parser = argparse.ArgumentParser(prog="erosion", description="Soil-erosion modelling on raster grids (CSLE, RUSLE).")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
@@ -88,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("validate", help="check a config (files, CRS, grids, units, steps, unit levels) only")
     check.add_argument("config", help="the run's TOML config")
     check.set_defaults(func=_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``erosion`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
         from ._attrs import _version
