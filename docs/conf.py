@@ -70,3 +70,14 @@ html_title = f"erosion {release}"
 html_static_path: list[str] = []
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
+
+
+def _drop_builtin_type_docstrings(app, what, name, obj, options, lines):
+    """A constant without a ``#:`` comment would show its type's docstring (``dict()`` ...): drop it."""
+    if what in ("data", "attribute") and lines and type(obj).__module__ == "builtins" \
+            and getattr(type(obj), "__doc__", None) and lines[0].strip() == type(obj).__doc__.strip().splitlines()[0].strip():
+        lines.clear()
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _drop_builtin_type_docstrings)

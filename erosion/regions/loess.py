@@ -249,8 +249,9 @@ def factor_of_safety(slope: ArrayLike, cohesion: ArrayLike, friction_angle: Arra
     ``FS = [c′ + (γ z cos²β − u) tan φ′] / (γ z sin β cos β)`` on a plane parallel to the
     surface at vertical depth z (Skempton & DeLory 1957; Duncan, Wright & Brandon 2014). FS < 1
     fails. Oracle: c′ = 10 kPa, γ = 18 kN·m⁻³, z = 2 m, β = 30°, u = 0, φ′ = 25° → 1.4492.
+    Numbers and NumPy arrays are taken in the units below; DataArrays must say theirs.
 
-    Parameters (numbers and NumPy arrays are taken in these units; DataArrays must say theirs)
+    Parameters
     ----------
     slope
         β, degrees (``erosion.factors.slope``); the model is meant for 15-60° (:data:`SLOPE_RANGE`).

@@ -67,6 +67,7 @@ S_METHODS = {
     "usle": (_s_usle, "65.41 sin²θ + 4.56 sinθ + 0.065", REF_USLE),
 }
 
+#: Rill to interrill erosion ratio classes by name: the ``rill_ratio`` of the β rule for m.
 RILL_RATIOS = {"low": 0.5, "moderate": 1.0, "high": 2.0}
 
 # Van Remortel et al. (2004) AML, after AH703 Table 4-5 (moderate rill/interrill ratio), degrees.
@@ -187,6 +188,7 @@ def l_factor(slope_length, slope=None, *, m="rusle", rill_ratio="moderate", data
                           output="l_factor", history=history, references=REF_MCCOOL_L, validation=data_validation)
 
 
+#: LS methods of :func:`ls_factor` by name: a description of each.
 LS_METHODS = {
     "flowpath": "D8 flow-path slope length with the Hickey / Van Remortel cutoffs, L = (λ/22.13)^m",
     "rusle": "the flow-path λ with AH703's S: McCool's S, and 3 sinθ^0.8 + 0.56 where λ < 4.57 m (15 ft)",
