@@ -105,33 +105,14 @@ def run_demo(output: str | Path = "demo-output") -> dict:
 
 
 def _plot(classes: xr.DataArray, path: Path) -> Path:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, nothing left open
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.patches import Patch
+    from .io import atomic_path
+    from .plot import class_map
 
-    from .classification import class_names
-    from .grid import grid_of
-
-    colours = ["#ffffff", "#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#a50026"]
-    names = class_names("water")  # code 0 is "no data"
-    cmap, norm = ListedColormap(colours), BoundaryNorm(np.arange(-0.5, 7.5), 7)
-    fig, ax = plt.subplots(figsize=(8, 6.5), dpi=110)
-    left, bottom, right, top = classes.rio.bounds()
-    south_up = grid_of(classes).transform[4] > 0
-    ax.imshow(classes.values, cmap=cmap, norm=norm, extent=(left, right, bottom, top), interpolation="nearest",
-              origin="lower" if south_up else "upper")
-    ax.set_aspect(1 / np.cos(np.radians((top + bottom) / 2)))
-    ax.set_xlabel("longitude (°)")
-    ax.set_ylabel("latitude (°)")
-    ax.set_title("Soil erosion intensity (SL 190-2007), Jacksboro DEM\nillustrative R, K, B, E, T: see README")
-    handles = [Patch(facecolor=c, edgecolor="0.5", label=n.replace("_", " ")) for c, n in zip(colours, names, strict=True)]
-    ax.legend(handles=handles[1:] + handles[:1], loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
-              title="intensity class")
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+    fig = Figure(figsize=(8, 6.5), dpi=110)
+    class_map(classes, ax=fig.subplots(), ranges=True,
+              title="Soil erosion intensity (SL 190-2007), Jacksboro DEM\nillustrative R, K, B, E, T: see README")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", format="png")
     return path

@@ -221,6 +221,7 @@ def _draw_raster(ax, da: xr.DataArray, values: np.ndarray, lang: str, font, **kw
                 pass
             xl, yl = _coord_label(da, xdim, f"{xdim}{unit}"), _coord_label(da, ydim, f"{ydim}{unit}")
             ax.set_aspect("equal")
+            ax.ticklabel_format(useOffset=False, style="plain")
     else:
         shown = ax.imshow(values, interpolation="nearest", **kwargs)
         xl, yl = f"{xdim} (cells)", f"{ydim} (cells)"
@@ -502,7 +503,8 @@ def class_area_bars(table: pd.DataFrame, *, ax=None, lang: str = "en", percent: 
     table
         A table of :func:`erosion.aggregate` (columns :data:`erosion.aggregation.COLUMNS`,
         index = unit ids). Slight is not erosion (below T_tol) and is not drawn. Units are
-        labelled ``name_en``/``name_zh`` (or ``name``) when the table has such a column, else by id.
+        labelled by the column ``name_en`` (``name_zh`` for zh), else ``name``, else by id
+        (by id also when the names are Chinese, the labels English and no CJK font is installed).
     lang
         ``"en"`` or ``"zh"`` labels.
     percent
@@ -522,8 +524,14 @@ def class_area_bars(table: pd.DataFrame, *, ax=None, lang: str = "en", percent: 
     if percent:
         land = table["land_km2"].astype(np.float64).where(table["land_km2"] > 0)
         values = values.div(land, axis=0) * 100.0
-    name_col = next((c for c in (f"name_{lang}", "name", "name_en") if c in table.columns), None)
-    labels = (table[name_col] if name_col else pd.Series(table.index, index=table.index)).astype(str).tolist()
+    ids = [str(i) for i in table.index]
+    name_col = next((c for c in (f"name_{lang}", "name") if c in table.columns), None)
+    labels = table[name_col].astype(str).tolist() if name_col else ids
+    tick_font = font
+    if lang == "en" and any(ord(ch) >= 0x2E80 for label in labels for ch in label):  # Chinese names in an en chart
+        tick_font = _cjk_font()
+        if tick_font is None:  # no glyphs for them: label by id rather than draw boxes
+            labels = ids
     ax = _axes(ax, figsize=(max(6.0, 0.35 * len(table) + 2), 4.5))
     pos = np.arange(len(table))
     bottom = np.zeros(len(table))
@@ -532,7 +540,9 @@ def class_area_bars(table: pd.DataFrame, *, ax=None, lang: str = "en", percent: 
         ax.bar(pos, h, bottom=bottom, color=colour, edgecolor="0.4", linewidth=0.3, label=label)
         bottom += h
     ax.set_xticks(pos, labels, rotation=90 if len(table) > 8 else 0)
-    _set_font(ax.get_xticklabels(), font)
+    pad = max(0.0, (3 - len(table)) / 2)  # one or two units: bars of the usual width, not the whole axes
+    ax.set_xlim(-0.6 - pad, len(table) - 0.4 + pad)
+    _set_font(ax.get_xticklabels(), tick_font)
     _set_font([ax.set_xlabel(_TEXT[lang]["unit"]), ax.set_ylabel(_TEXT[lang]["share" if percent else "eroded"])], font)
     leg = ax.legend(title=_TEXT[lang]["classes"], loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     _set_font([*leg.get_texts(), leg.get_title()], font)

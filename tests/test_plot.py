@@ -218,6 +218,21 @@ def test_class_area_bars_equal_the_table():
         ep.class_area_bars(table.drop(columns="severe_km2"))
 
 
+def test_class_area_bars_unit_names(monkeypatch):
+    table = _table().assign(name=["陕西", "甘肃", "宁夏", "山西"])
+    monkeypatch.setattr(ep, "_cjk_font", lambda: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Chinese names in an English chart without a font: ids, no warning
+        ax = ep.class_area_bars(table)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["11", "12", "13", "14"]
+    ax = ep.class_area_bars(table.assign(name_en=["Shaanxi", "Gansu", "Ningxia", "Shanxi"]))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Shaanxi", "Gansu", "Ningxia", "Shanxi"]
+    with pytest.warns(ep.CJKFontWarning):
+        ax = ep.class_area_bars(table, lang="zh")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["陕西", "甘肃", "宁夏", "山西"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ZH[1:]
+
+
 def test_class_area_bars_from_a_real_aggregate_table(classes):
     zones = xr.DataArray(np.where(np.arange(classes.shape[1]) < 200, 1, 2).astype(np.int32)[None, :]
                          .repeat(classes.shape[0], 0), coords=classes.coords, dims=classes.dims)

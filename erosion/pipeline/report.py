@@ -14,11 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..aggregation import CLASS_COLUMNS
 from ..io import atomic_path
-
-_CLASS_COLOURS = ["#ffffff", "#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#a50026"]
-_MAX_PIXELS = 1200
 
 
 def _atomic_png(fig, path: Path) -> None:
@@ -27,61 +23,41 @@ def _atomic_png(fig, path: Path) -> None:
 
 
 def _figures(folder: Path, plan, tables: dict, targets) -> list[tuple[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     import xarray as xr
-    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, nothing left open
+
+    from ..plot import class_area_bars, class_map, factor_map  # ImportError without matplotlib
 
     out = []
+
+    def save(fig, name: str, title: str) -> None:
+        _atomic_png(fig, folder / "report" / name)
+        out.append((title, name))
+
     names = plan.config.outputs.variables
-    ds = xr.open_zarr(folder / "erosion.zarr", decode_coords="all")
-    step = max(1, -(-max(plan.grid.shape) // _MAX_PIXELS))
-    extent = [plan.grid.bounds[0], plan.grid.bounds[2], plan.grid.bounds[1], plan.grid.bounds[3]]
-    north_up = plan.grid.transform.e < 0
+    ds = xr.open_zarr(folder / "erosion.zarr", decode_coords="all")  # erosion.plot strides before computing
     if "water_class" in names:
-        classes = np.asarray(ds["water_class"][::step, ::step])
-        fig, ax = plt.subplots(figsize=(8, 6))
-        ax.imshow(classes, cmap=ListedColormap(_CLASS_COLOURS), vmin=0, vmax=6, interpolation="nearest",
-                  extent=extent, origin="upper" if north_up else "lower")
-        ax.set_title("Water-erosion intensity class (SL 190-2007)")
-        handles = [matplotlib.patches.Patch(color=c, label=n) for c, n in
-                   zip(_CLASS_COLOURS[1:], ["slight", "light", "moderate", "intense", "very intense", "severe"],
-                       strict=True)]
-        ax.legend(handles=handles, loc="lower left", fontsize=7)
-        _atomic_png(fig, folder / "report" / "classes.png")
-        plt.close(fig)
-        out.append(("Intensity classes", "classes.png"))
+        fig = Figure(figsize=(8, 6))
+        class_map(ds["water_class"], ax=fig.subplots(), ranges=True, title="Water-erosion intensity class (SL 190-2007)")
+        save(fig, "classes.png", "Intensity classes")
     if "A" in names:
-        a = np.asarray(ds["A"][::step, ::step], dtype=np.float64)
-        fig, ax = plt.subplots(figsize=(8, 6))
-        shown = ax.imshow(np.log10(np.maximum(a, 1e-3)), cmap="magma_r", extent=extent,
-                          origin="upper" if north_up else "lower")
-        fig.colorbar(shown, ax=ax, label="log10 A (t hm-2 a-1)")
-        ax.set_title("Soil loss A")
-        _atomic_png(fig, folder / "report" / "soil_loss.png")
-        plt.close(fig)
-        out.append(("Soil loss", "soil_loss.png"))
-    top = list(tables.values())[-1]
-    fig, ax = plt.subplots(figsize=(8, 4))
-    top[CLASS_COLUMNS[1:]].sum().plot.bar(ax=ax, color=_CLASS_COLOURS[2:])
-    ax.set_ylabel("km²")
-    ax.set_title("Eroded area by intensity class (whole run)")
-    _atomic_png(fig, folder / "report" / "classes_area.png")
-    plt.close(fig)
-    out.append(("Eroded area by class", "classes_area.png"))
+        fig = Figure(figsize=(8, 6))
+        factor_map(ds["A"], ax=fig.subplots(), title="Soil loss A")
+        save(fig, "soil_loss.png", "Soil loss")
+    top_name, top = list(tables.items())[-1]
+    fig = Figure(figsize=(8, 4.5))
+    class_area_bars(top, ax=fig.subplots()).set_title(f"Eroded area by intensity class and {top_name}")
+    save(fig, "classes_area.png", "Eroded area by class")
     if targets is not None and targets["target_pct"].notna().any():
         t = targets.dropna(subset=["target_pct"]).sort_values("gap_pct")
-        fig, ax = plt.subplots(figsize=(8, max(3, 0.25 * len(t))))
+        fig = Figure(figsize=(8, max(3, 0.25 * len(t))))
+        ax = fig.subplots()
         labels = t["name_en"] if "name_en" in t else t["name"].astype(str)
         ax.barh(labels, t["conservation_rate_pct"], color=np.where(t["on_track"].astype(bool), "#1a9850", "#d73027"))
         ax.scatter(t["target_pct"], labels, color="black", marker="|", s=120, label="target")
         ax.set_xlabel("soil and water conservation rate (%)")
         ax.legend(loc="lower right")
-        _atomic_png(fig, folder / "report" / "targets.png")
-        plt.close(fig)
-        out.append(("Conservation rate against target", "targets.png"))
+        save(fig, "targets.png", "Conservation rate against target")
     return out
 
 
