@@ -135,7 +135,7 @@ class DatasetAccessor:
         for key, variable in table.items():
             if key in kwargs:
                 continue  # keywords override variables
-            present = [n for n in (variable, key) if n in ds.data_vars]
+            present = [n for n in dict.fromkeys((variable, key)) if n in ds.data_vars]
             if len(present) == 2:
                 raise InputError(f"ds.erosion.{model}: both {variable!r} and {key!r} are variables of the Dataset; "
                                  f"keep one, or pass {key}= explicitly")
