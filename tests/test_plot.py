@@ -260,3 +260,30 @@ def test_conservation_map_on_polygons():
     np.testing.assert_allclose(ax.collections[0].get_array(), table["conservation_rate_pct"])
     with pytest.raises(InputError, match="matches"):
         ep.conservation_map(table, polygons.assign(code=[1, 2, 3, 4, 5]), id_column="code")
+
+
+def test_class_map_on_dask_float_codes_and_plain_arrays(classes, monkeypatch):
+    lazy = classes.astype(np.float32).where(classes > 0).chunk(100)  # NaN = no data, as after a float round trip
+    monkeypatch.setattr(ep, "MAX_PIXELS", 250)
+    ax = ep.class_map(lazy)
+    shown = ax.images[0].get_array()
+    assert shown.shape == (172, 202)  # every 2nd cell, computed only after the stride
+    np.testing.assert_array_equal(np.ma.getmaskarray(shown), classes.values[::2, ::2] == 0)
+    assert lazy.chunks is not None
+    ax = ep.class_map(np.array([[0, 1, 2], [3, 4, 6]], dtype=np.uint8))
+    assert ax.get_xlabel() == "x (cells)"
+    with pytest.raises(InputError, match="lang"):
+        ep.class_map(classes, lang="fr")
+
+
+def test_without_matplotlib_the_import_error_says_what_to_install(monkeypatch):
+    import importlib
+    import sys
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "erosion.plot")
+    with pytest.raises(ImportError, match=r'pip install "erosion\[plot\]"'):
+        importlib.import_module("erosion.plot")
+    monkeypatch.undo()
+    assert sys.modules["erosion.plot"] is ep
