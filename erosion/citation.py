@@ -29,7 +29,8 @@ def _references_of(result, position: int) -> list[str]:
         return [result.attrs.get("references")]
     if isinstance(result, xr.Dataset):
         return [result.attrs.get("references"), *(v.attrs.get("references") for v in result.data_vars.values())]
-    kind = type(result).__module__.split(".")[0] + "." + type(result).__name__
+    module = type(result).__module__.split(".")[0]
+    kind = type(result).__name__ if module == "builtins" else f"{module}.{type(result).__name__}"
     raise InputError(f"cite: argument {position} is a {kind}, not an xarray DataArray or Dataset; only DataArrays "
                      "carry the references attribute that erosion writes (NumPy inputs give NumPy results without "
                      "attributes: pass DataArrays to the functions to keep them)")
@@ -59,7 +60,7 @@ def cite(*results, style: str = "text") -> str | list[str]:
     ------
     InputError
         An argument is not a DataArray or Dataset, or none carries references (xarray drops
-        attributes in arithmetic unless ``keep_attrs`` is set).
+        the attributes that differ between the operands of ``a * b``).
     """
     if style not in STYLES:
         raise UnknownCodeError(f"cite: unknown style {style!r}; use one of {list(STYLES)}")
@@ -69,7 +70,8 @@ def cite(*results, style: str = "text") -> str | list[str]:
         if not entries:
             names = ", ".join(repr(getattr(r, "name", None)) for r in results)
             raise InputError(f"cite: none of the results ({names}) has a 'references' attribute; erosion writes one "
-                             "on every DataArray output, and xarray drops it in arithmetic (a * b) and most reductions")
+                             "on every DataArray output, and xarray drops it in arithmetic between DataArrays whose "
+                             "attributes differ (a * b): cite the inputs, or copy the attribute to the result")
     else:
         entries = [_software(), *merge_references(CSLE_REFERENCES, RUSLE_REFERENCES)]
     if style == "list":
