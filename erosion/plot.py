@@ -401,7 +401,8 @@ def loss_histogram(A, *, ax=None, bins: int = 60, tolerable=None, lang: str = "e
     the land area of the cells with data (finite, non-negative A). Bins are logarithmic from
     the smallest positive modulus (at least 10⁻⁶ of the largest) to the largest; cells below
     the first edge, zeros included, count in the first bar. Bars take the colour of the class
-    of their lower edge; the boundaries T_tol, 2500, 5000, 8000 and 15 000 t·km⁻²·a⁻¹ are marked
+    of their lower edge (:data:`CLASS_COLOURS`, no legend: the boundaries say where each class
+    lies); the boundaries T_tol, 2500, 5000, 8000 and 15 000 t·km⁻²·a⁻¹ are marked
     (the x axis always spans them).
 
     Parameters
@@ -487,11 +488,6 @@ def loss_histogram(A, *, ax=None, bins: int = 60, tolerable=None, lang: str = "e
         _set_font([ax.text(b, 1.0, label, transform=ax.get_xaxis_transform(), rotation=90, ha="right", va="top",
                            fontsize=7)], font)
     _set_font([ax.set_xlabel(_TEXT[lang]["modulus"]), ax.set_ylabel(_TEXT[lang]["area"])], font)
-    handles = [Patch(facecolor=c, edgecolor="0.5", label=n) for c, n in zip(CLASS_COLOURS, _class_labels(kind, lang),
-                                                                              strict=True)]
-    leg = ax.legend(handles=handles, title=_TEXT[lang]["classes"], loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                    frameon=False, fontsize=8)
-    _set_font([*leg.get_texts(), leg.get_title()], font)
     return ax
 
 
