@@ -131,6 +131,7 @@ def test_write(soil_loss, tmp_path, chunked):
     assert back.name == "accessor" and ref.name == "function"  # open_raster names a raster after its file
     xr.testing.assert_identical(back, ref.rename("accessor"))
     np.testing.assert_array_equal(back.values, soil_loss.values)
+    assert erosion.cite(back) == erosion.cite(soil_loss)  # the references travel through the file
 
 
 def test_cite_method(soil_loss):
