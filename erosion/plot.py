@@ -572,8 +572,10 @@ def conservation_map(table: pd.DataFrame, polygons, *, id_column: str, ax=None, 
         raise InputError(f"table has no column {column!r}; columns: {list(table.columns)}")
     rates = table[column]
     ids = polygons[id_column]
-    if ids.dtype != rates.index.dtype:  # "3" against 3: join on the text of the ids
-        ids, rates = ids.astype(str), rates.set_axis(rates.index.astype(str))
+    if ids.dtype != rates.index.dtype:
+        numeric = pd.api.types.is_numeric_dtype(ids) and pd.api.types.is_numeric_dtype(rates.index)
+        cast = np.float64 if numeric else str  # int32 against int64: as numbers; "3" against 3: as text
+        ids, rates = ids.astype(cast), rates.set_axis(rates.index.astype(cast))
     joined = polygons.assign(_rate=ids.map(rates).to_numpy(dtype=np.float64))
     if joined["_rate"].notna().sum() == 0:
         raise InputError(f"no polygon's {id_column!r} matches the table's index (e.g. polygons "

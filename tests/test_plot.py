@@ -255,7 +255,9 @@ def test_conservation_map_on_polygons():
     assert len(ax.collections) == 2  # the units, then the unit without data
     assert ax.figure.axes[-1].get_ylabel() == "conservation rate (%)"
     assert ax.get_xlabel() == "longitude (°)"
-    # ids as text on one side still join
+    # ids as text, or as another integer type, on one side still join
+    ax = ep.conservation_map(table, polygons.assign(code=polygons["code"].astype(np.int32)), id_column="code")
+    np.testing.assert_allclose(ax.collections[0].get_array(), table["conservation_rate_pct"])
     ax = ep.conservation_map(table, polygons.assign(code=polygons["code"].astype(str)), id_column="code")
     np.testing.assert_allclose(ax.collections[0].get_array(), table["conservation_rate_pct"])
     with pytest.raises(InputError, match="matches"):
