@@ -52,12 +52,15 @@ class DataArrayAccessor:
 
     def plot(self, **kwargs):
         """Map this DataArray (needs matplotlib): :func:`erosion.plot.class_map` for intensity classes
-        (the output of :func:`erosion.classify`, its ``kind`` taken from the raster unless given),
+        (the output of :func:`erosion.classify`, also read back from a file; its ``kind`` taken from
+        the raster unless given),
         :func:`erosion.plot.factor_map` for anything else. Keywords go to that function; returns its Axes."""
         from . import plot
+        from .vocabulary import get
 
         da = self._obj
-        if da.name == "erosion_intensity_class":
+        classes = get("erosion_intensity_class")
+        if da.name == classes.name or da.attrs.get("long_name") == classes.long_name:  # also when read from a file
             kwargs.setdefault("kind", da.attrs.get("erosion_kind", "water"))
             return plot.class_map(da, **kwargs)
         return plot.factor_map(da, **kwargs)

@@ -141,7 +141,7 @@ def test_cite_method(soil_loss):
 
 @pytest.mark.skipif(importlib.util.find_spec("erosion.plot") is None or importlib.util.find_spec("matplotlib") is None,
                     reason="erosion/plot.py (written by helper H1) or matplotlib is not in this checkout")
-def test_plot_dispatches_to_class_map_and_factor_map(soil_loss):
+def test_plot_dispatches_to_class_map_and_factor_map(soil_loss, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,6 +164,13 @@ def test_plot_dispatches_to_class_map_and_factor_map(soil_loss):
         np.testing.assert_array_equal(np.ma.getdata(got.images[0].get_array()),
                                       np.ma.getdata(expected.images[0].get_array()))
         assert got.images[0].norm.__class__ is expected.images[0].norm.__class__
+        # a class raster read back from a file (named after the file) is still drawn as classes, of its kind
+        wind = erosion.open_raster(erosion.write_raster(erosion.classify(soil_loss, kind="wind", tolerable=200),
+                                                        tmp_path / "wind_classes.tif"))
+        _, (b1, b2) = plt.subplots(1, 2)
+        got, expected = wind.erosion.plot(ax=b1), erosion.plot.class_map(wind, kind="wind", ax=b2)
+        labels = [t.get_text() for t in got.get_legend().get_texts()]
+        assert labels and labels == [t.get_text() for t in expected.get_legend().get_texts()]
     finally:
         plt.close("all")
 
