@@ -52,9 +52,9 @@ class DataArrayAccessor:
 
     def plot(self, **kwargs):
         """Map this DataArray (needs matplotlib): :func:`erosion.plot.class_map` for intensity classes
-        (the output of :func:`erosion.classify`, also read back from a file; its ``kind`` taken from
-        the raster unless given),
-        :func:`erosion.plot.factor_map` for anything else. Keywords go to that function; returns its Axes."""
+        (the output of :func:`erosion.classify`, also read back from a file; ``kind`` from the raster
+        unless given), :func:`erosion.plot.factor_map` for anything else. Keywords go to that function;
+        returns its Axes."""
         from . import plot
         from .vocabulary import get
 
