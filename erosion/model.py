@@ -30,8 +30,8 @@ _CSLE = (("R", "rainfall_erosivity"), ("K", "soil_erodibility"), ("LS", "ls_fact
 _RUSLE = (("R", "rainfall_erosivity"), ("K", "soil_erodibility"), ("LS", "ls_factor"),
           ("C", "cover_management_factor"), ("P", "support_practice_factor"))
 
-CSLE_REFERENCES = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO "
-                   "Conference, Beijing, vol. 2, 21-25; cropland rule: Chang M. et al., ChinaXiv 202108.00091")
+CSLE_REFERENCES = "Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing, 2:21-25"
+CROPLAND_RULE_REFERENCES = "Chang M. et al. (2021) ChinaXiv 202108.00091"
 RUSLE_REFERENCES = ("Renard K.G. et al. (1997) Predicting soil erosion by water: a guide to conservation "
                     "planning with RUSLE. USDA Agriculture Handbook 703")
 
@@ -165,7 +165,7 @@ def csle(R: ArrayLike, K: ArrayLike, LS: ArrayLike, B: ArrayLike = 1.0, E: Array
     """
     return _soil_loss(_CSLE, {"R": R, "K": K, "LS": LS, "B": B, "E": E, "T": T}, cropland, data_validation,
                       "csle: A = R*K*LS*B*E*T" + ("" if cropland is None else " (B off cropland, T on cropland)"),
-                      CSLE_REFERENCES, out)
+                      CSLE_REFERENCES + ("" if cropland is None else "; " + CROPLAND_RULE_REFERENCES), out)
 
 
 def rusle(R: ArrayLike, K: ArrayLike, LS: ArrayLike, C: ArrayLike = 1.0, P: ArrayLike = 1.0,

@@ -13,12 +13,16 @@ from erosion._attrs import merge_references, split_references
 from erosion.errors import InputError, UnknownCodeError
 from erosion.factors import k_epic, ls_factor
 from erosion.factors.soil import REF_CONVERSION, REF_EPIC
+from erosion._kernels.conditioning import REF_FLATS
+from erosion.factors.terrain._common import REF_BARNES, REF_D8, REF_HICKEY, REF_HORN
 from erosion.factors.terrain.ls import REF_MCCOOL_L, S_METHODS
-from erosion.model import CSLE_REFERENCES, RUSLE_REFERENCES
+from erosion.model import CROPLAND_RULE_REFERENCES, CSLE_REFERENCES, RUSLE_REFERENCES
 
 CSLE = split_references(CSLE_REFERENCES)
 RUSLE = split_references(RUSLE_REFERENCES)
-LS = split_references(S_METHODS["csle"][2] + "; " + REF_MCCOOL_L)  # ls_factor's default S method is "csle"
+# ls_factor's defaults: S method "csle", the Barnes fill with flats, D8 flow paths, Hickey's slope length
+LS = split_references("; ".join([S_METHODS["csle"][2], REF_MCCOOL_L, REF_HORN, REF_BARNES, REF_FLATS, REF_D8,
+                                 REF_HICKEY]))
 K_EPIC = split_references(REF_EPIC + "; " + REF_CONVERSION)
 
 
@@ -62,10 +66,22 @@ def test_attributes_carry_the_chain_without_duplicates(chain):
     assert both[: len(refs)] == refs and both[-1].startswith("SL 190-2007") and len(both) == len(refs) + 1
 
 
+def test_in_memory_and_tiled_ls_cite_the_same_methods(chain):
+    tiled = ls_factor(chain["dem"].chunk(25))
+    assert erosion.cite(tiled, style="list") == erosion.cite(chain["LS"], style="list") == LS
+
+
+def test_the_cropland_rule_is_cited_only_when_used(chain):
+    cropland = xr.zeros_like(chain["dem"], dtype=np.uint8).assign_attrs(units="1")
+    with_rule = erosion.cite(erosion.csle(R=4000.0, K=0.03, LS=chain["LS"], cropland=cropland), style="list")
+    assert CROPLAND_RULE_REFERENCES in with_rule and CROPLAND_RULE_REFERENCES not in erosion.cite(chain["A"], style="list")
+
+
 def test_two_results_in_order_of_first_appearance(chain):
     A_rusle = erosion.rusle(R=4000.0, K=chain["K"], LS=chain["LS"], C=0.2)
     entries = erosion.cite(chain["A"], A_rusle, style="list")
-    assert entries[: len(CSLE)] == CSLE and entries[-len(RUSLE):] == RUSLE
+    # RUSLE's handbook is already behind LS (McCool's L is given as in AH703), so it is not repeated
+    assert entries[: len(CSLE)] == CSLE and set(RUSLE) <= set(entries) and len(entries) == len(set(entries))
     assert sum(e in K_EPIC for e in entries) == len(K_EPIC)
     reverse = erosion.cite(A_rusle, chain["A"], style="list")
     assert reverse[: len(RUSLE)] == RUSLE and set(reverse) == set(entries)

@@ -55,7 +55,8 @@ REF_FVC = ("Gutman G., Ignatov A. (1998) The derivation of the green vegetation 
 REF_SLR = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing, 2:21-25; "
            "SLR equations of the first national water census (MWR 2013), constants recalled, to verify; public "
            "copy of the shrub and grass forms: GEE 'Global Cnon-crop' script (global_cnon_crop_gee_2001_2024.js)")
-REF_B = ("Liu B.Y. et al. (2002) CSLE; half-month SLR weighted by the erosivity share: Chang M. et al. (2021) "
+REF_B = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing, 2:21-25; "
+         "half-month SLR weighted by the erosivity share: Chang M. et al. (2021) "
          "ChinaXiv 202108.00091 sec. 1.3.1; Zhang W.B., Xie Y., Liu B.Y. (2002) 地理科学 22(6):705-711")
 REF_CAI = ("Cai C.F., Ding S.W., Shi Z.H., Huang L., Zhang G.Y. (2000) 应用USLE模型与地理信息系统IDRISI预测小流域"
            "土壤侵蚀量的研究. 水土保持学报 14(2):19-24")

@@ -172,10 +172,11 @@ def whole_grid(func: Callable, arrays: list, dtype, what: str, gather: bool = Fa
 
 
 def wrap(result, template: xr.DataArray | None, variable: str, history: str, references: str,
-         extra_attrs: dict | None = None):
+         extra_attrs: dict | None = None, inputs=()):
     """NumPy result for NumPy input; a finalized DataArray on the template's grid (and in its
-    row and column order) otherwise."""
+    row and column order) otherwise. ``inputs``: other DataArray inputs whose references and
+    preparation notes the output carries on."""
     if template is None:
         return result
     out = xr.DataArray(north_up(result, template), dims=template.dims, coords=template.coords)
-    return finalize(out, variable, template, history, references, extra_attrs)
+    return finalize(out, variable, template, history, references, extra_attrs, inputs=inputs)

@@ -8,6 +8,7 @@ import xarray as xr
 from ..._array import _validation, apply_cellwise, finalize
 from ...errors import InputError, UnknownCodeError
 from ...grid import same_grid
+from ...model import RUSLE_REFERENCES
 from ._common import deprecated_allow_compute, is_dask, one_chunk, wrap
 from .routing import MAX_LENGTH, fill_depressions, flow_direction, slope_length
 from .surface import slope as slope_angle
@@ -19,7 +20,7 @@ REF_MCCOOL_S = ("McCool, D.K., Brown, L.C., Foster, G.R., Mutchler, C.K., Meyer,
 REF_LIU = ("Liu, B.Y., Nearing, M.A., Risse, L.M. (1994) Slope gradient effects on soil loss for steep slopes. "
            "Trans. ASAE 37(6):1835-1840")
 REF_MCCOOL_L = ("McCool, D.K., Foster, G.R., Mutchler, C.K., Meyer, L.D. (1989) Revised slope length factor "
-                "for the Universal Soil Loss Equation. Trans. ASAE 32(5):1571-1576; Renard et al. (1997) AH703")
+                "for the Universal Soil Loss Equation. Trans. ASAE 32(5):1571-1576; " + RUSLE_REFERENCES)
 REF_USLE = "Wischmeier, W.H., Smith, D.D. (1978) Predicting rainfall erosion losses. USDA Agriculture Handbook 537"
 
 _NINE_PERCENT = float(np.degrees(np.arctan(0.09)))       # 5.1428°
@@ -257,7 +258,7 @@ def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: s
                                        channel_area, barriers, filled, flats, cellsize, validation)
         return wrap(ls, template, "ls_factor", _history(method, routing, s_method, m, rill_ratio, max_length,
                                                         channel_area, barriers),
-                    S_METHODS[s_method][2] + "; " + REF_MCCOOL_L)
+                    _flowpath_references(s_method, filled, flats))
     z = dem if filled else fill_depressions(dem, flats=flats, data_validation=validation)
     theta = slope_angle(z, cellsize=cellsize, data_validation=validation)
     if method == "desmet-govers":
@@ -294,6 +295,15 @@ def ls_factor(dem, *, method: str = "flowpath", routing: str = "d8", s_method: s
     if isinstance(ls, xr.DataArray):
         return xr.Dataset(parts)
     return parts
+
+
+def _flowpath_references(s_method, filled, flats) -> str:
+    """The methods a D8 flow-path LS uses: S, L, Horn slope, the fill (unless given filled), D8, slope length."""
+    from ..._kernels.conditioning import REF_FLATS
+    from ._common import REF_BARNES, REF_D8, REF_HICKEY, REF_HORN
+
+    fill = [] if filled else [REF_BARNES] + ([REF_FLATS] if flats == "barnes" else [])
+    return "; ".join([S_METHODS[s_method][2], REF_MCCOOL_L, REF_HORN, *fill, REF_D8, REF_HICKEY])
 
 
 def _desmet_govers_l(z, theta, routing, exponent, mfd_weights, x, m, rill_ratio, max_length, channel_area,
@@ -423,7 +433,7 @@ def _flowpath_in_memory(dem, method, s_method, m, rill_ratio, max_length, cutoff
                 keep["l_factor"][block] = big_l
                 keep["s_factor"][block] = big_s
     del z
-    refs = S_METHODS[s_method][2] + "; " + REF_MCCOOL_L
+    refs = _flowpath_references(s_method, filled, flats)
     history = _history(method, "d8", s_method, m, rill_ratio, max_length, channel_area, barriers)
     out = wrap(ls, template, "ls_factor", history, refs)
     if not return_components:

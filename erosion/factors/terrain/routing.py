@@ -15,7 +15,18 @@ from ..._array import _validation, check_not_all_nan, check_range, declared_noda
 from ..._kernels import terrain as k
 from ...errors import GridMismatchError, InputError
 from ...grid import north_up, row_areas, same_grid
-from ._common import REF_BARNES, REF_HICKEY, dem_input, deprecated_allow_compute, grid2d, is_dask, one_chunk, whole_grid, wrap
+from ._common import (
+    REF_BARNES,
+    REF_D8,
+    REF_HICKEY,
+    dem_input,
+    deprecated_allow_compute,
+    grid2d,
+    is_dask,
+    one_chunk,
+    whole_grid,
+    wrap,
+)
 from .surface import flow_direction
 
 __all__ = ["breach_depressions", "fill_depressions", "flow_accumulation", "slope_length"]
@@ -154,11 +165,9 @@ def flow_accumulation(fdir, *, cell_area=None, weights=None, output: str = "area
     history = (f"flow_accumulation: {what}, {'true cell areas' if cell_area is None else 'given cell areas'}"
                + ("" if weights is None else ", weighted")
                + (f", per unit contour width ({contour_width})" if output == "sca" else ""))
-    refs = {"d8": "O'Callaghan, J.F., Mark, D.M. (1984) Comput. Vision Graph. 28:323-344",
-            "dinf": mf.REF_TARBOTON, "mfd": mf.REF_MFD["quinn"]}[routing]
-    if output == "sca":
-        return wrap(out, template, "specific_catchment_area", history, refs)
-    return wrap(out, template, "flow_accumulation", history, refs)
+    refs = {"d8": REF_D8, "dinf": mf.REF_TARBOTON, "mfd": mf.REF_MFD["quinn"]}[routing]
+    variable = "specific_catchment_area" if output == "sca" else "flow_accumulation"
+    return wrap(out, template, variable, history, refs, inputs=(weights, cell_area))
 
 
 def _check_slope_length_args(cutoff_gentle, cutoff_steep, max_length, channel_area) -> float:
@@ -227,7 +236,8 @@ def slope_length(dem, *, fdir=None, slope=None, max_length: float | None = MAX_L
                           ", barriers given" if barriers is not None else ""])
     return wrap(out, template, "slope_length",
                 f"slope_length: D8 accumulation, cutoffs {cutoff_gentle}/{cutoff_steep} at {cutoff_break_deg} deg, "
-                f"min slope {min_slope_deg} deg, max length {cap_text}{stops_text}", REF_HICKEY)
+                f"min slope {min_slope_deg} deg, max length {cap_text}{stops_text}", REF_HICKEY,
+                inputs=(fdir, slope, barriers))
 
 
 def _slope_length(dem, fdir, slope, max_length, cutoff_gentle, cutoff_steep, cutoff_break_deg, min_slope_deg,
