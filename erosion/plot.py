@@ -320,7 +320,7 @@ def _variable(da: xr.DataArray) -> str | None:
     return None if da.name is None else str(da.name)
 
 
-def factor_map(da, *, ax=None, log=None, cmap=None, title=None):
+def factor_map(da, *, ax=None, log=None, cmap=None, title=None, vmin=None, vmax=None):
     """Map of any factor or soil-loss raster with a colour bar labelled "long_name (units)".
 
     Parameters
@@ -336,6 +336,9 @@ def factor_map(da, *, ax=None, log=None, cmap=None, title=None):
         Colormap (default ``magma_r`` on a log scale, ``viridis`` otherwise).
     title
         Axes title.
+    vmin, vmax
+        Limits of the colour scale (default: the data's range), e.g. to put two maps on one
+        scale; values outside take the end colours and the colour bar shows an arrow.
 
     Returns
     -------
@@ -343,27 +346,34 @@ def factor_map(da, *, ax=None, log=None, cmap=None, title=None):
     """
     da = _raster(da, "da")
     name = _variable(da)
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin ({vmin}) must be below vmax ({vmax})")
     if log is None:
         log = name in _LOG_VARIABLES
     values, _ = _strided(da)
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
-    norm, extend = None, "neither"
+    raw = values[finite]
+    norm, low, high = None, vmin, vmax
     if log:
-        positive = values[finite & (values > 0)]
-        if positive.size:
-            vmax = float(positive.max())
-            vmin = max(float(positive.min()), vmax * 1e-6)
-            if vmin == vmax:
-                vmin = vmax / 10
-            if np.any(values[finite] < vmin):
-                extend = "min"
-            values = np.where(finite, np.maximum(values, vmin), np.nan)
-            norm = LogNorm(vmin=vmin, vmax=vmax)
+        if low is not None and low <= 0:
+            raise ValueError(f"a log colour scale needs vmin > 0, got {low}; pass log=False for a linear scale")
+        positive = raw[raw > 0]
+        if positive.size or (low is not None and high is not None):
+            high = float(positive.max()) if high is None else float(high)
+            low = max(float(positive.min()), high * 1e-6) if low is None else float(low)
+            if low == high:
+                low = high / 10
+            values = np.where(finite, np.maximum(values, low), np.nan)
+            norm = LogNorm(vmin=low, vmax=high)
         else:  # nothing positive: a log scale has nothing to show
             log = False
-    if norm is None and finite.any():
-        norm = Normalize(vmin=float(values[finite].min()), vmax=float(values[finite].max()))
+    if norm is None and (raw.size or (low is not None and high is not None)):
+        norm = Normalize(vmin=float(raw.min()) if low is None else float(low),
+                         vmax=float(raw.max()) if high is None else float(high))
+    below = norm is not None and bool(np.any(raw < norm.vmin))
+    above = norm is not None and bool(np.any(raw > norm.vmax))
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}[below, above]
     ax = _axes(ax)
     shown = _draw_raster(ax, da, np.ma.masked_invalid(values), "en", None,
                          cmap=cmap or ("magma_r" if log else "viridis"), norm=norm)

@@ -140,6 +140,21 @@ def test_factor_map_log_scale_for_soil_loss_and_ls_with_units_in_the_colour_bar(
     assert not isinstance(ep.factor_map(ls, log=False).images[0].norm, LogNorm)
 
 
+def test_factor_map_two_maps_on_one_scale(soil_loss):
+    event = soil_loss * 3
+    a, b = (ep.factor_map(x, vmin=0.1, vmax=float(event.max())) for x in (soil_loss, event))
+    assert (a.images[0].norm.vmin, a.images[0].norm.vmax) == (b.images[0].norm.vmin, b.images[0].norm.vmax)
+    assert a.images[0].colorbar.extend == "min" and b.images[0].colorbar.extend == "min"  # zeros below 0.1
+    # values outside the limits take the end colours and the colour bar says so with arrows
+    assert ep.factor_map(soil_loss, vmin=1.0, vmax=2.0).images[0].colorbar.extend == "both"
+    linear = ep.factor_map(soil_loss, log=False, vmin=0.0, vmax=1.0)
+    assert (linear.images[0].norm.vmin, linear.images[0].norm.vmax) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="vmin"):
+        ep.factor_map(soil_loss, vmin=0.0)
+    with pytest.raises(ValueError, match="below"):
+        ep.factor_map(soil_loss, vmin=2.0, vmax=1.0)
+
+
 def test_factor_map_linear_for_other_factors_and_projected_axes():
     r = xr.DataArray(np.full((30, 40), 4000.0), dims=("y", "x"), name="rainfall_erosivity",
                      coords={"y": 3e6 - np.arange(30) * 1000.0, "x": 5e5 + np.arange(40) * 1000.0},
