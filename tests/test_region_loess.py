@@ -1,9 +1,10 @@
 """The Loess Plateau region plugin (``loess``, experimental): settings, infinite-slope factor of
 safety, susceptibility, unstable and failed shares per unit graded with the SL 190 gravity classes.
 
-Reference values are cited at each test. No real Loess Plateau DEM is reachable offline (the
-meteva China 30″ DEM is not installed), so the susceptibility map on real terrain runs on the
-embedded Jacksboro DEM (Cumberland Mountains, Tennessee; erosion.datasets).
+Reference values are cited at each test. The susceptibility map on real terrain runs on the
+embedded Jacksboro DEM (Cumberland Mountains, Tennessee; erosion.datasets): the Loess Plateau
+window of meteva's China 30″ DEM is too coarse to have slopes of 15° (its steepest cell is
+10.4°), so the screening would assess nothing there.
 """
 
 from __future__ import annotations
