@@ -73,12 +73,27 @@ copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
 
 
-def _drop_builtin_type_docstrings(app, what, name, obj, options, lines):
-    """A constant without a ``#:`` comment would show its type's docstring (``dict()`` ...): drop it."""
-    if what in ("data", "attribute") and lines and type(obj).__module__ == "builtins" \
-            and getattr(type(obj), "__doc__", None) and lines[0].strip() == type(obj).__doc__.strip().splitlines()[0].strip():
+_ATTRIBUTE_TEXT: dict[str, list[str]] = {}
+
+
+def _keep_attribute_text(app, what, name, obj, options, lines):
+    """Before napoleon: keep the text of a constant's ``#:`` comment as written."""
+    if what in ("data", "attribute"):
+        _ATTRIBUTE_TEXT[name] = list(lines)
+
+
+def _restore_attribute_text(app, what, name, obj, options, lines):
+    """After napoleon, which reads a constant's first line as "type: description" ("Zhang,
+    Xie & Liu (2002) constants: ..." would become a type): put the comment back as prose, and
+    drop a type's own docstring shown for a constant without a comment (``dict()`` ...)."""
+    if what not in ("data", "attribute"):
+        return
+    lines[:] = _ATTRIBUTE_TEXT.pop(name, lines)
+    doc = getattr(type(obj), "__doc__", None)
+    if lines and type(obj).__module__ == "builtins" and doc and lines[0].strip() == doc.strip().splitlines()[0].strip():
         lines.clear()
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _drop_builtin_type_docstrings)
+    app.connect("autodoc-process-docstring", _keep_attribute_text, priority=400)
+    app.connect("autodoc-process-docstring", _restore_attribute_text, priority=600)

@@ -270,11 +270,17 @@ def factor_of_safety(slope: ArrayLike, cohesion: ArrayLike, friction_angle: Arra
     data_validation
         ``"raise"`` (default) or ``"warn"`` for out-of-range inputs.
 
-    Returns float32 FS of the inputs' kind (a float for scalars); +inf where there is no
-    driving stress (β = 0 or z = 0); NaN where an input is NaN. u above the total normal stress
-    γ z cos²β (artesian) makes the friction term negative: the formula is then outside its
-    physical meaning. For c′ > 0 FS falls with β up to about 45° and may rise above: the
-    infinite-slope model does not describe near-vertical gully walls.
+    Returns
+    -------
+    DataArray, numpy.ndarray or float
+        float32 FS of the inputs' kind (a float for scalars); +inf where there is no driving
+        stress (β = 0 or z = 0); NaN where an input is NaN.
+
+    Notes
+    -----
+    u above the total normal stress γ z cos²β (artesian) makes the friction term negative: the
+    formula is then outside its physical meaning. For c′ > 0 FS falls with β up to about 45°
+    and may rise above: the infinite-slope model does not describe near-vertical gully walls.
     """
     validation = _validation(data_validation)
     _refuse_percent_angle(friction_angle, "friction_angle")

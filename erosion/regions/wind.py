@@ -363,8 +363,11 @@ def weather_factor(wind_speed, *, units: str | None = None, threshold: float = 5
     g
         Gravitational acceleration (9.8 m s⁻²).
 
-    Returns WF without the time axis: a float32 DataArray (CRS and coordinates kept), a float
-    for a 1-D record, a float32 NumPy array otherwise. Cells without a valid observation give NaN.
+    Returns
+    -------
+    DataArray, float or numpy.ndarray
+        WF without the time axis: a float32 DataArray (CRS and coordinates kept), a float for a
+        1-D record, a float32 NumPy array otherwise. Cells without a valid observation give NaN.
     """
     validation = _validation(data_validation)
     ut = _number(threshold, "threshold", minimum=0.0)
