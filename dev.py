@@ -63,7 +63,7 @@ def main(argv: list[str]) -> None:
         run(BIN / "erosion", "demo", "--output", "demo-output", *argv[1:])
     elif task == "test":
         ensure_env()
-        run(BIN / "ruff", "check", "erosion", "tests", "benchmarks", "tools", "dev.py")
+        run(BIN / "ruff", "check", "erosion", "tests", "benchmarks", "tools", "dev.py", "docs/conf.py")
         run(PY, "-m", "pytest", "-q", *argv[1:])
     elif task == "national":
         ensure_env()
