@@ -56,7 +56,7 @@ nb_merge_streams = True
 # The API pages, listed explicitly: with True, an incremental build misses pages added since the last one.
 autosummary_generate = sorted(str(p.relative_to(DOCS)) for p in (DOCS / "api").glob("*.rst"))
 autosummary_imported_members = False
-autodoc_default_options = {"members": True, "show-inheritance": False}
+autodoc_default_options = {"members": True, "exclude-members": "model_config"}  # pydantic's class setting
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"
