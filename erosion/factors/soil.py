@@ -536,7 +536,7 @@ def convert_texture(fractions: Sequence[ArrayLike], from_limits: str | Sequence[
 # ----------------------------------------------------------------------------------------------
 # one entry
 
-#: K methods of :func:`k_factor` by name: a description of each.
+#: K methods of :func:`~erosion.factors.k_factor` by name: a description of each.
 K_METHODS = {"epic": "EPIC (Williams 1995)", "nomograph": "Wischmeier et al. (1971) nomograph equation",
              "gmd": "AH703 eq. 3-5 from the geometric mean diameter"}
 

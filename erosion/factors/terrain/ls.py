@@ -189,7 +189,7 @@ def l_factor(slope_length, slope=None, *, m="rusle", rill_ratio="moderate", data
                           output="l_factor", history=history, references=REF_MCCOOL_L, validation=data_validation)
 
 
-#: LS methods of :func:`ls_factor` by name: a description of each.
+#: LS methods of :func:`~erosion.factors.ls_factor` by name: a description of each.
 LS_METHODS = {
     "flowpath": "D8 flow-path slope length with the Hickey / Van Remortel cutoffs, L = (λ/22.13)^m",
     "rusle": "the flow-path λ with AH703's S: McCool's S, and 3 sinθ^0.8 + 0.56 where λ < 4.57 m (15 ft)",
