@@ -10,10 +10,10 @@ import xarray as xr
 
 import erosion
 from erosion._attrs import merge_references, split_references
+from erosion._kernels.conditioning import REF_FLATS
 from erosion.errors import InputError, UnknownCodeError
 from erosion.factors import k_epic, ls_factor
 from erosion.factors.soil import REF_CONVERSION, REF_EPIC
-from erosion._kernels.conditioning import REF_FLATS
 from erosion.factors.terrain._common import REF_BARNES, REF_D8, REF_HICKEY, REF_HORN
 from erosion.factors.terrain.ls import REF_MCCOOL_L, S_METHODS
 from erosion.model import CROPLAND_RULE_REFERENCES, CSLE_REFERENCES, RUSLE_REFERENCES
