@@ -19,6 +19,7 @@ those small tables are gathered and summed, so memory stays bounded by the chunk
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -76,6 +77,21 @@ def _as_labels(block, nodata) -> np.ndarray:
     return out
 
 
+#: rasterio.features.rasterize silences its own NotGeoreferencedWarning with warnings.catch_warnings,
+#: which is not thread-safe: two calls on dask threads can restore each other's filters and the
+#: warning leaks (reproduced with 2 threads × 1500 calls). Calls are serialised; rasterize holds
+#: the GIL anyway (2 threads took the same time with and without the lock).
+_RASTERIZE_LOCK = threading.Lock()
+
+
+def burn(shapes, **kwargs) -> np.ndarray:
+    """``rasterio.features.rasterize(shapes, **kwargs)``, one call at a time (see _RASTERIZE_LOCK)."""
+    from rasterio.features import rasterize
+
+    with _RASTERIZE_LOCK:
+        return rasterize(shapes, **kwargs)
+
+
 def _rasterize(shapes, bounds, transform, shape, overlaps: str):
     """Burn (geometry, id) pairs into a label block on cell centres (``all_touched=False``).
 
@@ -90,7 +106,6 @@ def _rasterize(shapes, bounds, transform, shape, overlaps: str):
     edges on round coordinates often run through centres.
     """
     from affine import Affine
-    from rasterio.features import rasterize
     from rasterio.transform import array_bounds
 
     west, south, east, north = array_bounds(shape[0], shape[1], transform)
@@ -101,15 +116,15 @@ def _rasterize(shapes, bounds, transform, shape, overlaps: str):
         return np.full(shape, -1, dtype=np.int64), 0, _NO_PAIRS
     sample = transform @ Affine.translation(1e-6 * np.sign(transform.a), 1e-6 * np.sign(transform.e))
 
-    def burn(seq):
-        return rasterize(seq, out_shape=shape, transform=sample, fill=-1, all_touched=False, dtype="int64")
+    def labels(seq):
+        return burn(seq, out_shape=shape, transform=sample, fill=-1, all_touched=False, dtype="int64")
 
     if overlaps == "first":
-        return burn(chosen[::-1]), 0, _NO_PAIRS
-    last = burn(chosen)
+        return labels(chosen[::-1]), 0, _NO_PAIRS
+    last = labels(chosen)
     if overlaps == "last":
         return last, 0, _NO_PAIRS
-    first = burn(chosen[::-1])
+    first = labels(chosen[::-1])
     clash = first != last
     pairs = np.unique(np.stack([first[clash], last[clash]], axis=1), axis=0) if clash.any() else _NO_PAIRS
     return last, int(np.count_nonzero(clash)), pairs

@@ -526,15 +526,16 @@ def unstable_share(susceptibility: ArrayLike, zones, *, unstable_classes: Sequen
 def _burn(shapes, transform, shape) -> np.ndarray:
     """Polygons burnt on cell centres (all_touched=False) as a 0/1 uint8 block."""
     from affine import Affine
-    from rasterio.features import rasterize
+
+    from ..aggregation import burn
 
     if not shapes:
         return np.zeros(shape, dtype=np.uint8)
     # sample just north-east of the centres, as erosion.aggregate does, so that a centre exactly on
     # a polygon edge is decided the same way in every block
     sample = Affine(*transform[:6]) @ Affine.translation(1e-6 * np.sign(transform[0]), 1e-6 * np.sign(transform[4]))
-    return rasterize(((g, 1) for g in shapes), out_shape=shape, transform=sample, fill=0, all_touched=False,
-                     dtype="uint8")
+    return burn(((g, 1) for g in shapes), out_shape=shape, transform=sample, fill=0, all_touched=False,
+                dtype="uint8")
 
 
 def _inventory_mask(inventory, slope: xr.DataArray | np.ndarray):
