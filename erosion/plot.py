@@ -29,6 +29,7 @@ try:
     from matplotlib import font_manager
     from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 except ImportError as err:  # pragma: no cover - exercised only without matplotlib
     raise ImportError('erosion.plot needs matplotlib: pip install "erosion[plot]"') from err
 
@@ -212,6 +213,7 @@ def _draw_raster(ax, da: xr.DataArray, values: np.ndarray, lang: str, font, **kw
         if _is_geographic(da):
             xl, yl = _coord_label(da, xdim, text["lon"]), _coord_label(da, ydim, text["lat"])
             ax.set_aspect(1 / max(np.cos(np.radians((extent[2] + extent[3]) / 2)), 1e-6))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # degrees with decimals crowd in side-by-side maps
         else:
             unit = ""
             try:
