@@ -1,0 +1,250 @@
+"""Check-dam safety (erosion.plan.checkdams): two dams in series on a stream of the demo DEM.
+
+The catchments, sediment, storage and SCS-CN figures are recomputed here by hand: the upslope
+cells of each snapped outlet by a breadth-first walk up the D8 codes (not the library's kernel),
+the sums with NumPy, the runoff from the NEH-4 formula.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import erosion
+from erosion.errors import InputError, ValueRangeError
+from erosion.factors import fill_depressions, flow_accumulation, flow_direction, slope
+from erosion.grid import row_areas
+from erosion.plan.checkdams import check_dam_safety, scs_runoff
+
+# D8 (ESRI) offsets of codes 1, 2, 4, ..., 128 on a north-up grid: E, SE, S, SW, W, NW, N, NE
+OFFSETS = {1: (0, 1), 2: (1, 1), 4: (1, 0), 8: (1, -1), 16: (0, -1), 32: (-1, -1), 64: (-1, 0), 128: (-1, 1)}
+# two points on one stream south of the Jacksboro fault: upper (about 2.7 km2) and lower (about 10 km2)
+UP, DOWN = (-84.34833, 36.16833), (-84.3425, 36.18417)
+SDR, DENSITY, RADIUS = 0.8, 1.35, 150.0
+
+
+@pytest.fixture(scope="module")
+def site():
+    dem = erosion.datasets.load("jacksboro")
+    fd = flow_direction(fill_depressions(dem))
+    acc = flow_accumulation(fd)
+    # a soil-loss map that varies over the catchments: 2 t/hm2/a per degree of slope (illustrative)
+    a = (2.0 * slope(dem).astype(np.float64)).assign_attrs(units="t hm-2 a-1")
+    return dem, fd, acc, a
+
+
+def dams(up_flood=1.5e5, down_flood=6e5):
+    return pd.DataFrame({"dam_id": ["upper", "lower"], "x": [UP[0], DOWN[0]], "y": [UP[1], DOWN[1]],
+                         "total_storage_m3": [5e5, 1.5e6], "silted_storage_m3": [1e5, 4e5],
+                         "flood_storage_m3": [up_flood, down_flood], "dam_height_m": [18.0, 25.0]})
+
+
+def upslope(fd_values, i0, j0):
+    """Cells whose D8 path passes through (i0, j0), by a walk up the codes (north-up grid)."""
+    ny, nx = fd_values.shape
+    mask = np.zeros((ny, nx), dtype=bool)
+    mask[i0, j0] = True
+    todo = deque([(i0, j0)])
+    while todo:
+        i, j = todo.popleft()
+        for code, (di, dj) in OFFSETS.items():
+            ui, uj = i - di, j - dj  # the neighbour that would drain into (i, j) with this code
+            if 0 <= ui < ny and 0 <= uj < nx and fd_values[ui, uj] == code and not mask[ui, uj]:
+                mask[ui, uj] = True
+                todo.append((ui, uj))
+    return mask
+
+
+def cell_of(da, x, y):
+    return int(np.argmin(np.abs(da.y.values - y))), int(np.argmin(np.abs(da.x.values - x)))
+
+
+def by_id(table):
+    return table.set_index("dam_id")
+
+
+def test_two_dams_in_series_nest_and_add_up(site):
+    dem, fd, acc, a = site
+    res = check_dam_safety(dams(), a, fdir=fd, storm_mm=100.0, curve_number=80.0, sdr=SDR,
+                           bulk_density=DENSITY, snap_radius_m=RADIUS)
+    t = by_id(res.table)
+    assert dem.y.values[0] > dem.y.values[-1]  # north-up: rows of the arrays are the grid's rows
+    cells = {k: cell_of(fd, t.loc[k, "snap_x"], t.loc[k, "snap_y"]) for k in ("upper", "lower")}
+    masks = {k: upslope(fd.values, *cells[k]) for k in cells}
+    area = np.broadcast_to(row_areas(fd)[:, None], fd.shape)
+
+    # nesting: upper ⊂ lower; the incremental catchment is the difference
+    assert masks["upper"].sum() > 100 and (masks["upper"] & ~masks["lower"]).sum() == 0
+    labels = res.catchments.values
+    assert np.array_equal(labels == 1, masks["upper"])
+    assert np.array_equal(labels == 2, masks["lower"] & ~masks["upper"])
+    assert t.loc["upper", "downstream_dam"] == "lower" and t.loc["lower", "upstream_dams"] == "upper"
+    assert t.loc["upper", "order_from_upstream"] == 1 and t.loc["lower", "order_from_upstream"] == 2
+
+    # catchment areas = flow accumulation at the snapped outlets; snap within the radius
+    for k in cells:
+        assert t.loc[k, "catchment_km2"] * 1e6 == pytest.approx(float(acc.values[cells[k]]), rel=1e-9)
+        assert t.loc[k, "catchment_km2"] * 1e6 == pytest.approx(area[masks[k]].sum(), rel=1e-9)
+        assert 0 <= t.loc[k, "snap_distance_m"] <= RADIUS
+    inc = masks["lower"] & ~masks["upper"]
+    assert t.loc["lower", "incremental_catchment_km2"] * 1e6 == pytest.approx(area[inc].sum(), rel=1e-9)
+    assert t.loc["lower", "catchment_km2"] == pytest.approx(
+        t.loc["lower", "incremental_catchment_km2"] + t.loc["upper", "catchment_km2"], rel=1e-12)
+
+    # sediment: SDR x sum(A * a), A in t/hm2/a and a in hm2; the upper dam traps all (TE = 1)
+    av = a.values
+    up_t = SDR * np.sum(av[masks["upper"]] * area[masks["upper"]] / 1e4)
+    low_t = SDR * np.sum(av[inc] * area[inc] / 1e4)
+    assert t.loc["upper", "sediment_inflow_t_per_a"] == pytest.approx(up_t, rel=1e-9)
+    assert t.loc["lower", "sediment_inflow_t_per_a"] == pytest.approx(low_t, rel=1e-9)
+    # storage: remaining = total - silted - flood; years = remaining / (t/a / density)
+    assert t.loc["upper", "remaining_sediment_storage_m3"] == 5e5 - 1e5 - 1.5e5
+    assert t.loc["upper", "years_to_fill_a"] == pytest.approx(2.5e5 / (up_t / DENSITY), rel=1e-9)
+    assert t.loc["lower", "years_to_fill_a"] == pytest.approx((1.5e6 - 4e5 - 6e5) / (low_t / DENSITY), rel=1e-9)
+    assert t.loc["upper", "dam_height_m"] == 18.0
+
+    # SCS-CN by hand: P = 100 mm, CN = 80 -> S = 63.5 mm, Ia = 12.7 mm, Q = 87.3^2 / 150.8 = 50.5 mm
+    s = 25400.0 / 80.0 - 254.0
+    q = (100.0 - 0.2 * s) ** 2 / (100.0 - 0.2 * s + s)
+    assert q == pytest.approx(50.54, abs=0.01)
+    assert t.loc["upper", "runoff_mm"] == pytest.approx(q, rel=1e-12)
+    assert t.loc["upper", "flood_inflow_m3"] == pytest.approx(q / 1000 * area[masks["upper"]].sum(), rel=1e-9)
+
+
+def test_trap_efficiency_passes_sediment_downstream(site):
+    _, fd, _, a = site
+    full = by_id(check_dam_safety(dams(), a, fdir=fd, sdr=SDR, snap_radius_m=RADIUS).table)
+    part = by_id(check_dam_safety(dams(), a, fdir=fd, sdr=SDR, snap_radius_m=RADIUS, trap_efficiency=0.6).table)
+    up = part.loc["upper", "sediment_inflow_t_per_a"]
+    assert up == pytest.approx(full.loc["upper", "sediment_inflow_t_per_a"], rel=1e-12)
+    assert part.loc["upper", "sediment_trapped_t_per_a"] == pytest.approx(0.6 * up, rel=1e-12)
+    assert part.loc["lower", "sediment_inflow_t_per_a"] == pytest.approx(
+        full.loc["lower", "sediment_inflow_t_per_a"] + 0.4 * up, rel=1e-12)
+    assert part.loc["lower", "sediment_volume_m3_per_a"] == pytest.approx(
+        0.6 * part.loc["lower", "sediment_inflow_t_per_a"] / 1.35, rel=1e-12)
+    assert np.isnan(full.loc["upper", "flood_ratio"])  # no storm given: no flood check
+
+
+def test_big_storm_overtops_the_upper_dam_and_passes_its_excess(site):
+    _, fd, _, a = site
+    res = check_dam_safety(dams(), a, fdir=fd, storm_mm=150.0, curve_number=85.0, sdr=SDR, snap_radius_m=RADIUS)
+    t = by_id(res.table)
+    s = 25400.0 / 85.0 - 254.0
+    q = (150.0 - 0.2 * s) ** 2 / (150.0 + 0.8 * s)
+    up_in = q / 1000 * t.loc["upper", "catchment_km2"] * 1e6
+    assert up_in > 1.5e5  # the storm exceeds the upper dam's flood storage
+    assert t.loc["upper", "grade"] == "danger"
+    assert t.loc["upper", "overflow_m3"] == pytest.approx(up_in - 1.5e5, rel=1e-9)
+    low_in = q / 1000 * t.loc["lower", "incremental_catchment_km2"] * 1e6 + (up_in - 1.5e5)
+    assert t.loc["lower", "flood_inflow_m3"] == pytest.approx(low_in, rel=1e-9)
+    assert t.loc["lower", "flood_ratio"] == pytest.approx(low_in / 6e5, rel=1e-9)
+    # ordered by risk: danger first, then by flood ratio
+    assert list(res.table["grade"]) == sorted(res.table["grade"], key=["danger", "watch", "safe"].index)
+    assert res.table["risk_rank"].tolist() == [1, 2]
+
+
+def test_small_storm_is_safe_and_silting_grades(site):
+    _, fd, _, a = site
+    res = check_dam_safety(dams(), a, fdir=fd, storm_mm=20.0, curve_number=70.0, sdr=SDR, snap_radius_m=RADIUS)
+    t = by_id(res.table)
+    # P = 20 mm < Ia = 0.2 * (25400/70 - 254) = 21.8 mm: no runoff
+    assert (t["runoff_mm"] == 0).all() and (t["flood_ratio"] == 0).all()
+    assert (t["years_to_fill_a"] > 5).all()
+    assert (t["grade"] == "safe").all()
+    # the same storm on dams silted to the brim of their sediment storage: danger (years to fill 0)
+    full = dams()
+    full["silted_storage_m3"] = full["total_storage_m3"] - full["flood_storage_m3"]
+    t2 = by_id(check_dam_safety(full, a, fdir=fd, storm_mm=20.0, curve_number=70.0, snap_radius_m=RADIUS).table)
+    assert (t2["years_to_fill_a"] == 0).all() and (t2["grade"] == "danger").all()
+    # a watch window: years to fill just under the threshold
+    y_up = t.loc["upper", "years_to_fill_a"]
+    t3 = by_id(check_dam_safety(dams(), a, fdir=fd, storm_mm=20.0, curve_number=70.0, sdr=SDR,
+                                snap_radius_m=RADIUS, watch_years=y_up * 1.01, danger_years=0.5).table)
+    assert t3.loc["upper", "grade"] == "watch"
+
+
+def test_curve_number_raster_is_area_averaged(site):
+    _, fd, _, a = site
+    base = check_dam_safety(dams(), a, fdir=fd, storm_mm=100.0, curve_number=80.0, snap_radius_m=RADIUS)
+    labels = base.catchments
+    cn = xr.full_like(a, 80.0).where(labels.x < -84.345, 60.0).assign_attrs(units="1")
+    res = by_id(check_dam_safety(dams(), a, fdir=fd, storm_mm=100.0, curve_number=cn, snap_radius_m=RADIUS).table)
+    area = np.broadcast_to(row_areas(fd)[:, None], fd.shape)
+    inside = labels.values == 1
+    expected = np.sum(cn.values[inside] * area[inside]) / area[inside].sum()
+    assert 60 < expected < 80  # the split runs through the upper catchment
+    assert res.loc["upper", "curve_number"] == pytest.approx(expected, rel=1e-12)
+    assert res.loc["upper", "runoff_mm"] == pytest.approx(scs_runoff(100.0, expected), rel=1e-12)
+
+
+def test_south_up_grid_and_geodataframe_give_the_same_table(site):
+    _, fd, _, a = site
+    ref = check_dam_safety(dams(), a, fdir=fd, snap_radius_m=RADIUS, storm_mm=100.0, curve_number=80.0)
+    flipped = check_dam_safety(dams(), a.sortby("y"), fdir=fd.sortby("y"), snap_radius_m=RADIUS,
+                               storm_mm=100.0, curve_number=80.0)
+    pd.testing.assert_frame_equal(ref.table, flipped.table)
+    assert np.array_equal(ref.catchments.values, flipped.catchments.sortby("y", ascending=False).values)
+    gpd = pytest.importorskip("geopandas")
+    d = dams()
+    g = gpd.GeoDataFrame(d.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(d.x, d.y), crs="EPSG:4326")
+    viag = check_dam_safety(g.to_crs("EPSG:3857"), a, fdir=fd, snap_radius_m=RADIUS, storm_mm=100.0, curve_number=80.0)
+    cols = ["dam_id", "snap_x", "snap_y", "catchment_km2", "flood_ratio", "grade"]
+    pd.testing.assert_frame_equal(ref.table[cols], viag.table[cols])
+
+
+def test_from_dem_and_output_attributes(site):
+    dem, fd, _, a = site
+    res = check_dam_safety(dams(), a, dem=dem, snap_radius_m=RADIUS)
+    assert np.array_equal(res.catchments.values,
+                          check_dam_safety(dams(), a, fdir=fd, snap_radius_m=RADIUS).catchments.values)
+    c = res.catchments
+    assert c.name == "check_dam_catchment" and c.dtype == np.int32 and c.attrs["units"] == "1"
+    assert c.rio.crs == dem.rio.crs and c.attrs["dam_labels"] == "1: upper; 2: lower"
+    assert set(np.unique(c.values)) <= {0, 1, 2}
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=st.floats(0, 500), cn=st.floats(1, 100), dp=st.floats(0, 50))
+def test_scs_runoff_bounds_and_monotone(p, cn, dp):
+    q = scs_runoff(p, cn)
+    assert 0.0 <= q <= p + 1e-9
+    assert scs_runoff(p + dp, cn) >= q - 1e-9
+    assert scs_runoff(p, 100.0) == pytest.approx(p)
+
+
+def test_bad_inputs_give_clear_errors(site):
+    _, fd, _, a = site
+    kw = {"fdir": fd, "snap_radius_m": RADIUS}
+    outside = dams()
+    outside.loc[0, "x"] = 120.0
+    with pytest.raises(InputError, match=r"upper.*outside the grid"):
+        check_dam_safety(outside, a, **kw)
+    neg = dams()
+    neg.loc[1, "flood_storage_m3"] = -1.0
+    with pytest.raises(ValueRangeError, match=r"flood_storage_m3 must be non-negative.*lower"):
+        check_dam_safety(neg, a, **kw)
+    over = dams()
+    over.loc[0, "silted_storage_m3"] = 6e5
+    with pytest.raises(ValueRangeError, match=r"silted_storage_m3 exceeds total_storage_m3.*upper"):
+        check_dam_safety(over, a, **kw)
+    for cn in (0.0, 100.5, -3.0):
+        with pytest.raises(ValueRangeError, match=r"CN must lie in \(0, 100\]"):
+            check_dam_safety(dams(), a, storm_mm=50.0, curve_number=cn, **kw)
+    with pytest.raises(ValueRangeError, match=r"CN must lie in \(0, 100\]"):
+        check_dam_safety(dams(), a, storm_mm=50.0, curve_number=xr.full_like(a, 0.0).assign_attrs(units="1"), **kw)
+    with pytest.raises(InputError, match="lacks the columns"):
+        check_dam_safety(dams().drop(columns=["flood_storage_m3"]), a, **kw)
+    with pytest.raises(InputError, match="both storm_mm"):
+        check_dam_safety(dams(), a, storm_mm=50.0, **kw)
+    with pytest.raises(ValueRangeError, match="sdr"):
+        check_dam_safety(dams(), a, sdr=1.5, **kw)
+    with pytest.raises(InputError, match="snap to the same cell"):
+        twin = dams()
+        twin.loc[1, ["x", "y"]] = [UP[0], UP[1]]
+        check_dam_safety(twin, a, **kw)
