@@ -247,6 +247,28 @@ def test_reapplying_the_present_measure_treats_nothing(grid):
     assert (again["treated_km2"] == 0).all() and (again["soil_loss_avoided_t_per_a"] == 0).all()
 
 
+def test_a_factor_the_model_does_not_apply_there_treats_nothing(grid):
+    ds, zones = grid
+    crop = ds["cropland"].values == 1
+    after = sc.apply(ds, sc.Measure("mulch", B=0.01), where=zones > 0)  # B is not applied on cropland (CSLE rule)
+    np.testing.assert_array_equal(after["treated_by_measure"].values == 1, ~crop & np.isfinite(_a(ds)))
+    np.testing.assert_array_equal(_a(after)[crop], _a(ds)[crop])
+
+
+def test_rusle_support_practice_by_slope():
+    dem = erosion.datasets.load("jacksboro").isel(y=slice(0, 40), x=slice(0, 40))
+    theta = slope(dem)
+    ds = xr.Dataset({"R": xr.full_like(dem, 1000.0).assign_attrs(units="MJ mm hm-2 h-1 a-1"),
+                     "K": xr.full_like(dem, 0.03).assign_attrs(units="t hm2 h hm-2 MJ-1 mm-1"),
+                     "LS": ls_factor(dem), "C": xr.full_like(dem, 0.3).assign_attrs(units="1")})
+    after = sc.apply(ds, sc.Measure("contouring", P="contouring"), where=xr.full_like(dem, True, dtype=bool), slope=theta)
+    p = np.asarray(erosion.factors.p_factor(theta, practice="contouring"), dtype=np.float64)
+    a0 = np.asarray(ds.erosion.rusle(), dtype=np.float64)
+    a1 = np.asarray(after.erosion.rusle(), dtype=np.float64)
+    np.testing.assert_allclose(a1 / a0, p, rtol=1e-6)
+    np.testing.assert_array_equal(after["treated_by_measure"].values == 1, p < 1)
+
+
 # ----------------------------------------------------------------------------- bad input
 
 def test_bad_inputs_give_clear_errors(grid):

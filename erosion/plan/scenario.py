@@ -341,16 +341,17 @@ def apply(factors: xr.Dataset, measures: Measure | Sequence[Measure], *, where, 
     Returns
     -------
     A copy of ``factors`` with the changed factors and the variable ``treated_by_measure``
-    (uint8: 1 where a measure applies and changes at least one factor, OR-ed with an existing
-    one, so ``apply`` calls chain). Lazy (dask) factors stay lazy except the masks.
+    (uint8: 1 where a measure applies and changes at least one factor as the model applies it,
+    so B on cells that stay cropland or T off cropland does not count under the CSLE cropland
+    rule; OR-ed with an existing one, so ``apply`` calls chain). The new factors of dask-backed
+    input stay lazy; the treated mask is computed (it compares the factors before and after).
     """
     ref = _reference(factors)
     model = _model(factors, model)
     out = factors.copy()
     dims = ref.dims[-2:]
     coords = {d: ref.coords[d] for d in dims}
-    treated = np.zeros(ref.shape[-2:], dtype=bool) if TREATED not in out.data_vars else None
-    changed_any = xr.DataArray(np.zeros(ref.shape[-2:], dtype=bool), dims=dims, coords=coords)
+    applied = np.zeros(ref.shape[-2:], dtype=bool)
     for i, (measure, area) in enumerate(_as_list(measures, where)):
         if measure.model() != model:
             raise InputError(f"measure {measure.name!r} changes {sorted(measure.changes)}, factors of "
@@ -369,6 +370,7 @@ def apply(factors: xr.Dataset, measures: Measure | Sequence[Measure], *, where, 
             lo, hi = measure.slope_range
             with np.errstate(invalid="ignore"):
                 mask &= (s >= lo) & (s < hi)
+        applied |= mask
         m = xr.DataArray(mask, dims=dims, coords=coords)
         for factor, value in measure.values.items():
             if factor == "cropland" and crop_name is None:
@@ -388,8 +390,6 @@ def apply(factors: xr.Dataset, measures: Measure | Sequence[Measure], *, where, 
             else:
                 new = xr.DataArray(np.float32(value))
             updated = xr.where(m, new, old)
-            with np.errstate(invalid="ignore"):
-                changed_any = changed_any | (m & (updated != old))
             var = _VARIABLES[factor]
             if updated.dtype.kind == "f" and factor != "cropland":
                 updated = updated.astype(np.float32)
@@ -400,9 +400,9 @@ def apply(factors: xr.Dataset, measures: Measure | Sequence[Measure], *, where, 
                                    f"erosion.plan.scenario.apply: measure {measure.name!r} sets {factor}"
                                    + (f" ({measure.source})" if measure.source else ""), REF_SCENARIO)
             out[name] = updated.rename(name)
-    changed = np.asarray(changed_any)
-    if treated is None:
-        changed = changed | (np.asarray(out[TREATED]) == 1)
+    changed = applied & _differs(factors, out, model, ref)
+    if TREATED in factors.data_vars:
+        changed |= np.asarray(factors[TREATED]) == 1
     t = xr.DataArray(changed.astype(np.uint8), dims=dims, coords=coords)
     out[TREATED] = finalize(t, TREATED, ref, "erosion.plan.scenario.apply: cells where a measure changes a factor",
                             REF_SCENARIO)
@@ -513,7 +513,7 @@ def compare(baseline: xr.Dataset, scenarios: Mapping[str, object], *, zones, tol
             raise InputError(f"scenario {name!r}: {int(moved.sum())} cells have a soil loss in one of baseline and "
                              "scenario but not in the other (NaN factors or a raster with gaps in the scenario); "
                              "a measure must keep every land cell valid")
-        treated = _treated(baseline, ds, ref)
+        treated = _treated(baseline, ds, ref, model)
         land = c0 > 0
         tkm2 = _per_unit(np.where(treated & land, hm2 / 100.0, 0.0), pos, ids.size)
         tero = _per_unit(np.where(treated & (c0 >= 2), hm2 / 100.0, 0.0), pos, ids.size)
@@ -551,18 +551,39 @@ def _apply_pairs(baseline, pairs, name, slope, model):
     return apply(baseline, list(measures), where=list(areas), slope=slope, model=model)
 
 
-def _treated(baseline: xr.Dataset, ds: xr.Dataset, ref: xr.DataArray) -> np.ndarray:
-    """The scenario's ``treated_by_measure`` mask; without it, the cells where a factor differs."""
+def _treated(baseline: xr.Dataset, ds: xr.Dataset, ref: xr.DataArray, model: str) -> np.ndarray:
+    """The scenario's ``treated_by_measure`` mask; without it, the cells where an applied factor differs."""
     if TREATED in ds.data_vars:
         return np.asarray(ds[TREATED]) == 1
-    out = np.zeros(ref.shape[-2:], dtype=bool)
-    for key in ("B", "E", "T", "C", "P", "cropland"):
-        n0, n1 = _name(baseline, key), _name(ds, key)
-        if n0 is None and n1 is None:
-            continue
-        v0 = np.asarray(baseline[n0], dtype=np.float64) if n0 else np.float64(1.0)
-        v1 = np.asarray(ds[n1], dtype=np.float64) if n1 else np.float64(1.0)
-        with np.errstate(invalid="ignore"):
-            out |= np.broadcast_to(v0 != v1, out.shape) & ~np.broadcast_to(np.isnan(v0) & np.isnan(v1), out.shape)
-    return out
+    return _differs(baseline, ds, model, ref)
 
+
+def _effective(ds: xr.Dataset, model: str, shape: tuple[int, int]) -> list[np.ndarray]:
+    """The factors a measure may change, as the model applies them (float64, on the grid).
+
+    CSLE with a cropland mask applies B off cropland only and T on cropland only (Chang et al.
+    2021), so a change of B on cropland that stays cropland, say, changes nothing.
+    """
+    def values(key):
+        name = _name(ds, key)
+        v = np.float64(1.0) if name is None else np.asarray(ds[name], dtype=np.float64)
+        return np.broadcast_to(v, shape)
+
+    if model == "rusle":
+        return [values("C"), values("P")]
+    b, e, t = values("B"), values("E"), values("T")
+    if _name(ds, "cropland") is not None:
+        crop = values("cropland")
+        b = np.where(crop == 1, 1.0, b)
+        t = np.where(crop == 1, t, 1.0)
+    return [b, e, t]
+
+
+def _differs(before: xr.Dataset, after: xr.Dataset, model: str, ref: xr.DataArray) -> np.ndarray:
+    """Cells where at least one applied factor has another value (NaN in both is no change)."""
+    shape = tuple(ref.shape[-2:])
+    out = np.zeros(shape, dtype=bool)
+    for v0, v1 in zip(_effective(before, model, shape), _effective(after, model, shape), strict=True):
+        with np.errstate(invalid="ignore"):
+            out |= (v0 != v1) & ~(np.isnan(v0) & np.isnan(v1))
+    return out
