@@ -248,3 +248,13 @@ def test_bad_inputs_give_clear_errors(site):
         twin = dams()
         twin.loc[1, ["x", "y"]] = [UP[0], UP[1]]
         check_dam_safety(twin, a, **kw)
+
+
+def test_dask_inputs_give_the_same_table(site):
+    _, fd, _, a = site
+    ref = check_dam_safety(dams(), a, fdir=fd, storm_mm=100.0, curve_number=80.0, snap_radius_m=RADIUS)
+    lazy = check_dam_safety(dams(), a.chunk({"y": 100, "x": 100}), fdir=fd.chunk({"y": 100, "x": 100}),
+                            storm_mm=100.0, curve_number=xr.full_like(a, 80.0).assign_attrs(units="1").chunk(50),
+                            snap_radius_m=RADIUS)
+    pd.testing.assert_frame_equal(ref.table, lazy.table)
+    assert np.array_equal(ref.catchments.values, lazy.catchments.values)

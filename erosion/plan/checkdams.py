@@ -11,6 +11,7 @@ method page: docs/methods/plan-checkdams.md.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import NamedTuple
 
 import numpy as np
@@ -270,9 +271,9 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
         if downstream[k] >= 0:
             upstream[downstream[k]].append(k)
     order, pending = [], [len(u) for u in upstream]
-    ready = [k for k in range(m) if pending[k] == 0]
+    ready = deque(k for k in range(m) if pending[k] == 0)
     while ready:
-        k = ready.pop(0)
+        k = ready.popleft()
         order.append(k)
         if downstream[k] >= 0:
             pending[downstream[k]] -= 1
@@ -333,12 +334,14 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
         reasons.append("; ".join(why_d or why_w))
 
     label_id = {k + 1: ids[k] for k in range(m)}
+    position = np.empty(m, dtype=np.int64)
+    position[np.asarray(order, dtype=np.int64)] = np.arange(1, m + 1)
     table = pd.DataFrame({
         id_column: ids,
         "label": np.arange(1, m + 1),
         "downstream_dam": [ids[downstream[k]] if downstream[k] >= 0 else None for k in range(m)],
         "upstream_dams": [", ".join(str(ids[u]) for u in upstream[k]) for k in range(m)],
-        "order_from_upstream": [order.index(k) + 1 for k in range(m)],
+        "order_from_upstream": position,
         "x": x, "y": y, "snap_x": snap_x, "snap_y": snap_y, "snap_distance_m": dist,
         "catchment_km2": tot_area / 1e6,
         "incremental_catchment_km2": inc_area / 1e6,
