@@ -177,7 +177,7 @@ def warning_levels(table: str | Path | pd.DataFrame | None = None) -> pd.DataFra
                               f"not {thr[0]:g}")
     steps = np.flatnonzero(np.diff(thr) <= 0)
     if steps.size:
-        k = int(steps[0]) + 1
+        k = int(steps[0])
         raise ValueRangeError(f"{where}: thresholds must increase strictly with the level; level {k + 1} "
                               f"({thr[k + 1]:g}) does not exceed level {k} ({thr[k]:g}). Sort the rows by "
                               "threshold and number the levels 0, 1, 2, ...")
