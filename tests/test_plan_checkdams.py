@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from helpers import projected, rough_dem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -258,3 +259,32 @@ def test_dask_inputs_give_the_same_table(site):
                             snap_radius_m=RADIUS)
     pd.testing.assert_frame_equal(ref.table, lazy.table)
     assert np.array_equal(ref.catchments.values, lazy.catchments.values)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4, unique=True))
+def test_total_catchment_is_the_accumulation_at_every_outlet(seed, picks):
+    """Any dams on a rough DEM with nodata: total catchment = D8 accumulation at the outlet, labels
+    partition the valid cells, a downstream dam's catchment holds the upstream one's."""
+    dem = projected(rough_dem(seed, 30, 35), cell=30.0)
+    fd = flow_direction(fill_depressions(dem))
+    acc = flow_accumulation(fd).values
+    valid = np.flatnonzero(fd.values.ravel() != 255)
+    cells = sorted({int(valid[p % valid.size]) for p in picks})
+    i, j = np.unravel_index(cells, fd.shape)
+    d = pd.DataFrame({"dam_id": range(len(cells)), "x": fd.x.values[j], "y": fd.y.values[i],
+                      "total_storage_m3": 1e5, "silted_storage_m3": 0.0, "flood_storage_m3": 2e4})
+    a = xr.full_like(dem, 10.0).assign_attrs(units="t hm-2 a-1")
+    res = check_dam_safety(d, a, fdir=fd, snap_radius_m=0.0)
+    t = res.table.set_index("dam_id").sort_index()
+    assert np.allclose(t["snap_distance_m"], 0.0)
+    assert np.allclose(t["catchment_km2"].to_numpy() * 1e6, acc[i, j], rtol=1e-12)
+    labels = res.catchments.values
+    assert np.array_equal(labels == -1, fd.values == 255)
+    assert np.allclose(t["incremental_catchment_km2"].to_numpy() * 1e6,
+                       [900.0 * np.sum(labels == k + 1) for k in range(len(cells))])
+    for k, row in t.iterrows():
+        if row["downstream_dam"] is not None and row["downstream_dam"] == row["downstream_dam"]:
+            assert t.loc[row["downstream_dam"], "catchment_km2"] > row["catchment_km2"]
+        mask = upslope(fd.values, i[k], j[k])
+        assert np.array_equal(np.isin(labels, [kk + 1 for kk in range(len(cells)) if mask[i[kk], j[kk]]]), mask)
