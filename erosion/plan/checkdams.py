@@ -154,7 +154,8 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
     """Check-dam catchments, sediment inflow, years to fill and flood safety; dams in series in order.
 
     **Dams** (``dams``): a DataFrame with ``x``, ``y`` in the grid's CRS, or a GeoDataFrame of
-    points (reprojected to the grid's CRS), with ``id_column`` and the storages in m³:
+    points (reprojected to the grid's CRS; taken to be in it when it has none), with
+    ``id_column`` and the storages in m³:
     ``total_storage_m3`` (总库容), ``silted_storage_m3`` (已淤库容, used) and
     ``flood_storage_m3`` (滞洪库容, reserved for floods); ``crest_elevation_m`` and
     ``dam_height_m`` are carried into the table when given.
@@ -167,7 +168,8 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
     its own and those of every dam upstream (= flow accumulation at its outlet).
 
     **Sediment** (per year): incremental delivery ``SDR · Σ A·a`` (A ``soil_loss`` in
-    t·hm⁻²·a⁻¹, a cell area in hm²; NaN A counts as 0 and its area share is reported); inflow =
+    t·hm⁻²·a⁻¹, a cell area in hm²; NaN A counts as 0 and its area share is reported; SDR
+    default 1, reported for the hilly-gully Loess Plateau, lower elsewhere); inflow =
     incremental delivery + ``(1 − TE)`` × the inflow of each dam directly upstream; trapped =
     ``TE`` × inflow (TE = ``trap_efficiency``); volume = trapped / ``bulk_density`` (t/m³).
     Remaining sediment storage ``V_r = max(total − silted − flood, 0)``; years to fill =
