@@ -403,3 +403,34 @@ def test_landsat_pasted_bare_patch(l7, tmp_path):
     assert back["patch_id"].tolist() == out["patch_id"].tolist()
     np.testing.assert_allclose(back["area_km2"], out["area_km2"])
     assert back["relation"].tolist() == out["relation"].tolist()
+
+
+def test_dask_inputs_give_the_eager_result():
+    mask = np.zeros((20, 20))
+    mask[2:6, 3:8] = 1
+    mask[12:15, 12:18] = 1
+    p = permits(("P1", box(0, 0, 6, 20)))
+    f = factors(LS=1.5)
+    eager = dist.disturbance_risk(grid(mask), p, **f)
+    lazy = dist.disturbance_risk(grid(mask).chunk(7), p, **{k: v.chunk(7) if isinstance(v, xr.DataArray) else v
+                                                             for k, v in f.items()})
+    pd.testing.assert_frame_equal(pd.DataFrame(lazy.drop(columns="geometry")), pd.DataFrame(eager.drop(columns="geometry")))
+
+
+def test_geographic_grid_true_areas():
+    # 0.001° cells at 40° N: the patch area is the sum of the ellipsoidal cell areas
+    cell = 0.001
+    mask = np.zeros((20, 20))
+    mask[4:8, 4:9] = 1
+    g = grid(mask, cell=cell, x0=116.0, y0=40.0, crs="EPSG:4326")
+    f = {k: (grid(v.values, cell=cell, x0=116.0, y0=40.0, crs="EPSG:4326", units=v.attrs.get("units"))
+             if isinstance(v, xr.DataArray) else v) for k, v in factors().items()}
+    p = permits(("P", box(0, 0, 6, 20, cell=cell, x0=116.0, y0=40.0)), crs="EPSG:4326")
+    out = dist.disturbance_risk(g, p, **f)
+    areas = erosion.cell_area(g).values
+    assert out["area_km2"].iloc[0] == pytest.approx(areas[4:8, 4:9].sum() / 1e6, rel=1e-9)
+    # the polygon measured in its UTM zone agrees (the cells are about 85 m x 111 m)
+    assert out.to_crs(out.estimate_utm_crs()).area.iloc[0] / 1e6 == pytest.approx(out["area_km2"].iloc[0], rel=1e-3)
+    # columns 4-5 of 4-8 inside: 3 of 5 columns outside (cells of one row have equal areas)
+    assert out["outside_share"].iloc[0] == pytest.approx(0.6, rel=1e-6)
+    assert out["relation"].iloc[0] == "partly_outside"

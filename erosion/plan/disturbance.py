@@ -28,10 +28,11 @@ import xarray as xr
 from .._array import declared_nodata, squeeze_bands
 from .._attrs import finalize
 from ..aggregation import _polygon_m2, burn
+from ..classification import REFERENCES as CLASS_REFERENCES
 from ..errors import InputError, UnknownCodeError, ValueRangeError
 from ..grid import cell_area, check_same_grid, grid_of
 from ..io import atomic_path
-from ..model import csle
+from ..model import CSLE_REFERENCES, csle
 
 #: Relations of a patch to the permitted project areas.
 RELATIONS = ("inside", "partly_outside", "outside")
@@ -45,8 +46,7 @@ RULE_TABLE = "disturbance_risk_rules"
 
 _OPS = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}
 _RULE_TEXT = ("rule", "note", "source")
-_REFERENCES = ("Liu B.Y. et al. (2002) A Chinese Soil Loss Equation. 12th ISCO Conference, Beijing, 21-25; "
-               "SL 190-2007 Standards for classification and gradation of soil erosion, Table 3")
+_REFERENCES = f"{CSLE_REFERENCES}; {CLASS_REFERENCES}, Table 3"
 
 
 # ---------------------------------------------------------------------------- disturbed cells
@@ -264,14 +264,6 @@ def _vector(gdf, what: str, crs, columns=()):
     return gdf
 
 
-def _metric_crs(crs):
-    """A CRS to measure distances in metres: the grid's if projected, else a UTM zone for it."""
-    from pyproj import CRS
-
-    crs = CRS.from_user_input(crs)
-    return None if not crs.is_geographic else "utm"
-
-
 def _distance_m(geoms, water_geoms, crs) -> np.ndarray:
     import geopandas as gpd
     import shapely
@@ -282,7 +274,7 @@ def _distance_m(geoms, water_geoms, crs) -> np.ndarray:
     a = gpd.GeoSeries(geoms, crs=crs)
     w = gpd.GeoSeries(water_geoms, crs=crs)
     k = 1.0
-    if _metric_crs(crs) == "utm":
+    if CRS.from_user_input(crs).is_geographic:  # measured in the patches' UTM zone
         utm = a.estimate_utm_crs()
         a, w = a.to_crs(utm), w.to_crs(utm)
     else:
