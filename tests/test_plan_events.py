@@ -147,6 +147,7 @@ def test_levels_hot_spots_and_classes_by_hand():
     assert classes.values.tolist() == [[1, 2, 3], [4, 6, 0]]
     assert "for comparison only" in classes.attrs["comment"]
     np.testing.assert_array_equal(ev.warning_level(np.array(LOSS)), level.values)  # NumPy in, NumPy out
+    assert ev.warning_level(30.0) == 2 and ev.hot_spots(60.0) == 1 and ev.hot_spots(float("nan")) == 255
     in_km2 = grid(np.array(LOSS) * 100.0, units="t km-2")
     np.testing.assert_array_equal(ev.warning_level(in_km2).values, level.values)
 

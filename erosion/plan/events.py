@@ -228,9 +228,8 @@ def _modulus(block, scale: float, validation: Validation, arg: str) -> np.ndarra
 
 def _level_codes(m: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Level per cell: the number of thresholds (levels 1..n) that M strictly exceeds; NODATA for NaN."""
-    lv = np.searchsorted(thresholds, m, side="left").astype(np.uint8)
-    lv[~np.isfinite(m)] = NODATA
-    return lv
+    lv = np.asarray(np.searchsorted(thresholds, m, side="left"), dtype=np.uint8)
+    return np.where(np.isfinite(m), lv, np.uint8(NODATA)).astype(np.uint8)
 
 
 def _cellwise(loss, func, variable: str, history: str, extra: dict, references: str | None = None):
@@ -278,9 +277,7 @@ def hot_spots(loss: ArrayLike, threshold: float = 50.0, *, data_validation: Vali
     def block(a):
         m = _modulus(a, scale, validation, "loss")
         with np.errstate(invalid="ignore"):
-            out = (m > 100.0 * t).astype(np.uint8)
-        out[~np.isfinite(m)] = NODATA
-        return out
+            return np.where(np.isfinite(m), m > 100.0 * t, NODATA).astype(np.uint8)
 
     extra = {"flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "not_hot_spot hot_spot",
              "threshold_t_per_hm2": t, "_FillValue": np.uint8(NODATA)}
