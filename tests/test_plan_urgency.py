@@ -235,6 +235,25 @@ def test_distance_to_water_projected_and_geographic():
         u.distance_to_water(projected(np.zeros((3, 3), dtype=bool)))
 
 
+def test_water_as_polygons_and_lines():
+    import geopandas as gpd
+    from shapely.geometry import LineString, box
+
+    grid = projected(np.zeros((5, 6)))
+    x0, y0 = 500_000.0, 4_000_000.0
+    pond = box(x0 + 2 * CELL + 5, y0 - 2 * CELL + 5, x0 + 3 * CELL - 5, y0 - CELL - 5)  # inside cell (1, 2)
+    river = LineString([(x0 + 5.5 * CELL, y0), (x0 + 5.5 * CELL, y0 - 5 * CELL)])       # down column 5
+    gdf = gpd.GeoDataFrame(geometry=[pond, river], crs="EPSG:32650")
+    d = u.distance_to_water(gdf, grid)
+    mask = np.zeros((5, 6), dtype=bool)
+    mask[1, 2] = True
+    mask[:, 5] = True
+    np.testing.assert_allclose(d, u.distance_to_water(projected(mask)))
+    assert float(d[1, 2]) == 0.0 and float(d[4, 0]) == pytest.approx(CELL * np.hypot(3, 2))
+    with pytest.raises(InputError, match="template"):
+        u.distance_to_water(gdf)
+
+
 def test_near_water_share_by_hand():
     """Two units of 4 x 6 cells of 30 m; water in the first column; buffer 60 m = 2 cells."""
     ny, nx = 4, 6
