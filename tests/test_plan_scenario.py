@@ -170,6 +170,22 @@ def test_polygons_and_an_equivalent_mask_give_the_same_result(grid):
     pd.testing.assert_frame_equal(by_units, by_mask, rtol=1e-9)
 
 
+def test_overall_equals_one_unit_over_everything_and_the_map_of_avoided_loss(grid):
+    ds, zones = grid
+    scen = {"a": [(sc.terraces(), zones <= 2)], "b": [(sc.contour_tillage(), zones >= 2)]}
+    table = sc.compare(ds, scen, zones=zones, tolerable=TOLERABLE)
+    whole = sc.compare(ds, scen, zones=xr.full_like(zones, 7), tolerable=TOLERABLE)
+    total = sc.overall(table)
+    assert list(total.index) == ["a", "b"]
+    pd.testing.assert_frame_equal(total, whole.xs(7, level="unit"), rtol=1e-9, check_names=False)
+    after = sc.apply(ds, sc.terraces(), where=zones <= 2)
+    delta = sc.avoided(ds, after)
+    assert delta.attrs["units"] == "t hm-2 a-1" and delta.rio.crs == ds["ls_factor"].rio.crs
+    np.testing.assert_allclose(delta.values, (ds.erosion.csle() - after.erosion.csle()).values)
+    hm2 = _hm2(ds)
+    assert np.nansum(delta.values * hm2) == pytest.approx(total.loc["a", "soil_loss_avoided_t_per_a"], rel=1e-5)
+
+
 def test_afforestation_takes_cropland_out_with_forest_b(grid):
     ds, zones = grid
     fvc, closure = 0.6, 0.7

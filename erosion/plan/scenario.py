@@ -41,8 +41,8 @@ from ..factors.vegetation import b_factor
 from ..grid import check_same_grid, grid_of, row_areas
 from ..model import csle, rusle
 
-__all__ = ["FACTORS", "Measure", "afforestation", "apply", "compare", "contour_tillage", "cover_change",
-           "grass_planting", "measure_code", "terraces"]
+__all__ = ["FACTORS", "Measure", "afforestation", "apply", "avoided", "compare", "contour_tillage", "cover_change",
+           "grass_planting", "measure_code", "overall", "terraces"]
 
 #: What a measure may change, by model; ``cropland`` (the CSLE cropland rule's mask) changes with CSLE.
 FACTORS = {"csle": ("B", "E", "T", "cropland"), "rusle": ("C", "P")}
@@ -537,6 +537,35 @@ def compare(baseline: xr.Dataset, scenarios: Mapping[str, object], *, zones, tol
         frame["treated_eroded_km2"] = tero
         rows.append(pd.concat({str(name): frame}, names=["scenario"]))
     return pd.concat(rows)
+
+
+def overall(table: pd.DataFrame) -> pd.DataFrame:
+    """The whole area of each scenario from a :func:`compare` table: areas and soil loss summed
+    over the units, soil loss avoided per km² and the conservation rates recomputed from the sums
+    (SWCR = 100·(land − eroded)/land), not averaged. Indexed by scenario."""
+    if not isinstance(table, pd.DataFrame) or list(table.index.names) != ["scenario", "unit"]:
+        raise InputError("overall needs the table of erosion.plan.scenario.compare (indexed by scenario, unit)")
+    summed = [c for c in table.columns if c.endswith("_km2") or c.endswith("_t_per_a")]
+    out = table[summed].groupby(level="scenario", sort=False).sum()
+    land = out["land_km2"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["soil_loss_avoided_t_per_km2_a"] = np.where(land > 0, out["soil_loss_avoided_t_per_a"] / land, np.nan)
+        for when in ("before", "after"):
+            out[f"conservation_rate_{when}_pct"] = np.where(
+                land > 0, 100.0 * (land - out[f"eroded_{when}_km2"].to_numpy()) / land, np.nan)
+    out["conservation_rate_change_pp"] = out["conservation_rate_after_pct"] - out["conservation_rate_before_pct"]
+    return out[[c for c in table.columns if c in out.columns]]
+
+
+def avoided(baseline: xr.Dataset, scenario: xr.Dataset, *, model: str | None = None) -> xr.DataArray:
+    """Map of the soil loss a scenario avoids, ΔA = A₀ − A₁ (t·hm⁻²·a⁻¹; negative where a measure
+    raises a factor), both recomputed from the factors (lazy for dask-backed factors)."""
+    ref = _reference(baseline)
+    model = _model(baseline, model)
+    check_same_grid(ref, _reference(scenario), names=["baseline", "scenario"])
+    a0, a1 = _soil_loss(baseline, model), _soil_loss(scenario, model)
+    return finalize(a0 - a1, "soil_loss_avoided", a0, "erosion.plan.scenario.avoided: A_before - A_after",
+                    REF_SCENARIO, inputs=[a1])
 
 
 def _apply_pairs(baseline, pairs, name, slope, model):
