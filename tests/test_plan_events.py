@@ -224,6 +224,19 @@ def test_dask_stays_lazy_and_agrees():
     pd.testing.assert_frame_equal(ev.warning_table(lazy, grid(np.array(ZONES))), ev.warning_table(eager, grid(np.array(ZONES))))
 
 
+def test_the_grids_of_a_dask_event_are_not_computed():
+    import dask
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed behind the user's back")
+
+    R = rf.event_erosivity(ei30=1500.0, template=grid(np.zeros((6, 8)), chunks={"y": 3, "x": 4}), as_r=True)
+    with dask.config.set(scheduler=refuse):
+        warn = ev.event_warnings(R, 0.03, 2.0, B=0.5, tolerable=500)
+    assert all(x.chunks is not None for x in (warn.soil_loss, warn.level, warn.hot_spot, warn.intensity_class))
+    assert (warn.level.values == 2).all()  # 1500 * 0.03 * 2 * 0.5 = 45 t hm-2 = 4500 t km-2: yellow
+
+
 # --------------------------------------------------------------------------- doubling: the event test
 
 MONOTONE = ("land_km2", "warning_level", "hot_spot_unit")
