@@ -351,6 +351,8 @@ def test_bad_inputs_give_clear_errors(grid):
         sc.Measure("x", B=1.5)
     with pytest.raises(ValueRangeError, match="slope_range"):
         sc.Measure("x", E=1, slope_range=(25, 5))
+    with pytest.raises(InputError, match="both CSLE and RUSLE"):
+        sc.Measure("x", E=1, C=12)
     with pytest.raises(InputError, match="changes nothing"):
         sc.Measure("x")
     other = zones.isel(y=slice(0, 100))

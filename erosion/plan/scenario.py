@@ -111,6 +111,7 @@ class Measure:
                             ("on_cropland", bool(on_cropland)), ("slope_range", slope_range), ("tables", tables),
                             ("source", str(source))):
             object.__setattr__(self, attr, value)
+        self.model()  # refuses a measure that mixes CSLE and RUSLE factors
 
     def model(self) -> str:
         """``"csle"`` or ``"rusle"``: the model whose factors this measure changes."""
