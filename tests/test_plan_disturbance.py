@@ -434,3 +434,19 @@ def test_geographic_grid_true_areas():
     # columns 4-5 of 4-8 inside: 3 of 5 columns outside (cells of one row have equal areas)
     assert out["outside_share"].iloc[0] == pytest.approx(0.6, rel=1e-6)
     assert out["relation"].iloc[0] == "partly_outside"
+
+
+def test_no_patch_and_a_patch_smaller_than_a_cell():
+    none = dist.disturbance_risk(grid(np.zeros((20, 20))), permits(("P", box(0, 0, 5, 5))), **factors())
+    assert len(none) == 0 and "risk_grade" in none.columns and none.crs == CRS
+    counties = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[box(0, 0, 5, 20), box(5, 0, 20, 20)], crs=CRS)
+    t = dist.disturbance_table(none, counties)
+    assert t["n_patches"].tolist() == [0, 0] and t["area_km2"].tolist() == [0.0, 0.0]
+    assert t["soil_loss_t_per_a"].tolist() == [0.0, 0.0]
+    # a 3 m x 3 m polygon inside one 10 m cell, away from its centre: area and relation, no cell
+    tiny = gpd.GeoDataFrame(geometry=[shapely.box(500001, 3999991, 500004, 3999994)], crs=CRS)
+    out = dist.disturbance_risk(tiny, permits(("P", box(0, 0, 5, 5))), **factors())
+    row = out.iloc[0]
+    assert row["area_km2"] == pytest.approx(9e-6) and row["n_cells"] == 0 and row["relation"] == "inside"
+    assert np.isnan(row["soil_loss_mean_t_per_km2_a"]) and np.isnan(row["slope_mean_deg"])
+    assert row["risk_rule"] == "L1"

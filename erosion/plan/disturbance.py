@@ -339,7 +339,8 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
     disturbance : DataArray mask (1 disturbed, 0 not; :func:`disturbed_cells`) or GeoDataFrame of polygons
         Raster patches are the ``connectivity``-connected regions (:func:`disturbance_patches`);
         polygons are taken as they are (a ``patch_id`` column is kept, else 1..n) and burnt onto
-        the grid on cell centres. Patches under ``min_area`` (``area_units``) are dropped.
+        the grid on cell centres (a polygon holding no cell centre keeps its area and relation
+        but gets NaN soil loss and slope). Patches under ``min_area`` (``area_units``) are dropped.
     permits : GeoDataFrame
         Each project's responsibility boundary, with the column ``project_id``.
     R, K, LS, B, E, T : DataArray or number
@@ -424,11 +425,14 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
     lab = flat[sel] - 1
     av, cv, tv = a.ravel()[sel], area.ravel()[sel], th.ravel()[sel]
     fa = np.isfinite(av)
-    total_t = np.bincount(lab[fa], weights=av[fa] * cv[fa] / 1.0e4, minlength=n)  # t/hm²/a × hm²
-    valid_km2 = np.bincount(lab[fa], weights=cv[fa], minlength=n) / 1.0e6
+    def per_patch(keep, weights):  # float64 even for no patch or no cell (bincount gives int then)
+        return np.bincount(lab[keep], weights=weights, minlength=n).astype(np.float64)
+
+    total_t = per_patch(fa, av[fa] * cv[fa] / 1.0e4)  # t/hm²/a × hm²
+    valid_km2 = per_patch(fa, cv[fa]) / 1.0e6
     ft = np.isfinite(tv)
-    slope_sum = np.bincount(lab[ft], weights=tv[ft] * cv[ft], minlength=n)
-    slope_w = np.bincount(lab[ft], weights=cv[ft], minlength=n)
+    slope_sum = per_patch(ft, tv[ft] * cv[ft])
+    slope_w = per_patch(ft, cv[ft])
     slope_max = np.full(n, -np.inf)
     np.maximum.at(slope_max, lab[ft], tv[ft])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -554,7 +558,7 @@ def disturbance_table(patches, zones, *, id_column: str = "id", grades: list[str
     for r in RELATIONS:
         table[f"area_{r}_km2"] = piece[piece["relation"] == r].groupby("zone")["km2"].sum().reindex(index, fill_value=0.0)
     table["outside_km2"] = piece.groupby("zone")["outside_km2"].sum().reindex(index, fill_value=0.0)
-    table["soil_loss_t_per_a"] = piece.groupby("zone")["soil_loss_t_per_a"].sum(min_count=1).reindex(index)
+    table["soil_loss_t_per_a"] = piece.groupby("zone")["soil_loss_t_per_a"].sum(min_count=1).reindex(index, fill_value=0.0)
     return table.reset_index()
 
 
