@@ -90,6 +90,9 @@ def test_terracing_sloping_cropland_reduces_soil_loss_by_e_and_moves_area_down(g
     np.testing.assert_allclose(ratio, np.float32(e_terrace) / 1.0, rtol=1e-6)  # E before = 1 (no measure)
     np.testing.assert_array_equal(a1[~target], a0[~target])
     assert np.array_equal(after["treated_by_measure"].values == 1, target)
+    for name in ("engineering_factor", "treated_by_measure"):
+        assert after[name].rio.crs == ds["ls_factor"].rio.crs and after[name].attrs["units"] == "1"
+    assert "Liu B.Y." in after["engineering_factor"].attrs["references"]
 
     table = sc.compare(ds, {"terraces": after}, zones=zones, tolerable=TOLERABLE).loc["terraces"]
     hm2 = _hm2(ds)

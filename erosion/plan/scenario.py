@@ -36,8 +36,9 @@ from ..classification import classify
 from ..errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
 from ..factors import c_from_landuse, e_factor, p_factor, soil_loss_ratio, t_factor
 from ..factors import tables as _tables
-from ..factors.engineering import _p_rows
-from ..factors.vegetation import b_factor
+from ..factors.engineering import REF_E, REF_P, _p_rows
+from ..factors.tillage import REF_T
+from ..factors.vegetation import REF_B, b_factor
 from ..grid import check_same_grid, grid_of, row_areas
 from ..model import csle, rusle
 
@@ -49,6 +50,7 @@ FACTORS = {"csle": ("B", "E", "T", "cropland"), "rusle": ("C", "P")}
 _CODED = {"E": (e_factor, "engineering_measures"), "T": (t_factor, "tillage_measures"), "C": (c_from_landuse, None)}
 _VARIABLES = {**CSLE_VARIABLES, **RUSLE_VARIABLES}
 TREATED = "treated_by_measure"
+_REFS = {"E": REF_E, "T": REF_T, "P": REF_P, "B": REF_B, "C": "C: the code table's source column"}
 REF_SCENARIO = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing; "
                 "SL 190-2007 (classes); soil loss avoided and area treated: docs/decisions/0029-scenarios-and-benefit.md")
 
@@ -397,16 +399,24 @@ def apply(factors: xr.Dataset, measures: Measure | Sequence[Measure], *, where, 
             if factor == "cropland":
                 updated.attrs = dict(old.attrs)
             else:
-                updated = finalize(updated.transpose(*dims), var, ref,
-                                   f"erosion.plan.scenario.apply: measure {measure.name!r} sets {factor}"
-                                   + (f" ({measure.source})" if measure.source else ""), REF_SCENARIO)
+                updated = _finish(updated.transpose(*dims), var, old if old.ndim >= 2 else None, ref,
+                                  f"erosion.plan.scenario.apply: measure {measure.name!r} sets {factor}"
+                                  + (f" ({measure.source})" if measure.source else ""), _REFS[factor])
             out[name] = updated.rename(name)
     changed = applied & _differs(factors, out, model, ref)
     if TREATED in factors.data_vars:
         changed |= np.asarray(factors[TREATED]) == 1
     t = xr.DataArray(changed.astype(np.uint8), dims=dims, coords=coords)
-    out[TREATED] = finalize(t, TREATED, ref, "erosion.plan.scenario.apply: cells where a measure changes a factor",
-                            REF_SCENARIO)
+    out[TREATED] = _finish(t, TREATED, None, ref, "erosion.plan.scenario.apply: cells where a measure changes a factor")
+    return out
+
+
+def _finish(da: xr.DataArray, variable: str, template: xr.DataArray | None, ref: xr.DataArray, history: str,
+            references: str | None = None):
+    """Vocabulary attributes; references of the factor it replaces (not of the grid's other factors), CRS of ``ref``."""
+    out = finalize(da, variable, template, history, REF_SCENARIO + ("; " + references if references else ""))
+    if "spatial_ref" in ref.coords:
+        out = out.assign_coords(spatial_ref=ref.coords["spatial_ref"])
     return out
 
 
