@@ -34,6 +34,9 @@ from ..grid import cell_area, check_same_grid, grid_of
 from ..io import atomic_path
 from ..model import CSLE_REFERENCES, csle
 
+__all__ = ["METRICS", "RELATIONS", "RULE_TABLE", "disturbance_patches", "disturbance_risk", "disturbance_table",
+           "disturbed_cells", "grade_patches", "load_rules", "write_disturbance"]
+
 #: Relations of a patch to the permitted project areas.
 RELATIONS = ("inside", "partly_outside", "outside")
 
@@ -222,6 +225,8 @@ def grade_patches(patches: pd.DataFrame, rules: str | Path | pd.DataFrame = RULE
     """``risk_grade``, ``risk_level`` and ``risk_rule`` (the deciding rule) of each patch from the rule table
     (:func:`load_rules`); returns a copy of ``patches`` with the three columns set."""
     table = load_rules(rules)
+    if (table["relation"] != "").any() and "relation" not in patches.columns:
+        raise InputError("grade_patches: the rules test 'relation', which the patches lack; pass disturbance_risk's result")
     conditions = table.attrs["conditions"]
     n = len(patches)
     best_level = np.full(n, np.iinfo(np.int64).min)
@@ -466,6 +471,7 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
         "project_ids": pd.Series(pids, dtype=object),
     }, geometry=gdf.geometry.to_numpy(), crs=crs)
     out = grade_patches(out, rules)
+    out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     out.attrs["references"] = _REFERENCES
     out.attrs["history"] = (f"disturbance_risk: CSLE on disturbed conditions, tolerance={tolerance:g}, "
                             f"min_area={min_area:g} {area_units}, connectivity={connectivity}")
