@@ -209,6 +209,17 @@ def test_afforestation_takes_cropland_out_with_forest_b(grid):
     np.testing.assert_allclose(_a(ds)[target], rkls[target], rtol=1e-5)
 
 
+def test_grass_planting_on_steep_land(grid):
+    ds, zones = grid
+    after = sc.apply(ds, sc.grass_planting(0.7, slope_range=(25.0, 90.0)), where=zones > 0)
+    steep = ds["slope"].values >= 25.0
+    b = np.float32(soil_loss_ratio(0.7, cover="grass"))
+    np.testing.assert_allclose(after["biological_factor"].values[steep], b)
+    np.testing.assert_array_equal(after["biological_factor"].values[~steep], ds["biological_factor"].values[~steep])
+    assert (after["cropland"].values[steep] == 0).all()
+    np.testing.assert_allclose(_a(after)[steep] / _a(ds)[steep], b / np.float32(0.05), rtol=1e-5)  # steep land: off cropland
+
+
 def test_check_dam_catchment_with_the_users_own_e_row(grid):
     ds, zones = grid
     own = pd.concat([load_table("engineering_measures"),
