@@ -47,6 +47,21 @@ def validate(config) -> str:
 
     return _validate(config)
 
+_LAZY = {"plot": "erosion.plot", "plan": "erosion.plan", "scenario": "erosion.plan.scenario"}
+
+
+def __getattr__(name: str):
+    """``erosion.plot`` (needs matplotlib), ``erosion.plan`` and ``erosion.scenario`` (the plan's
+    scenarios, :mod:`erosion.plan.scenario`) are imported on first use, keeping ``import erosion`` light."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'erosion' has no attribute {name!r}")
+
+
 __all__ = [
     "ConfigError",
     "ErosionError",

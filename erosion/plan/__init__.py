@@ -10,6 +10,20 @@ which are a documented convention of ours (``docs/decisions/``):
   of measures by slope, land use and region from a replaceable rule table;
 - :mod:`~erosion.plan.events`: soil loss, classes, hot spots and warning levels of one extreme
   rainfall event or forecast;
+- :mod:`~erosion.plan.disturbance`: disturbance patches from polygons or two cover rasters, their
+  soil-loss risk under disturbed conditions, their relation to the permitted project areas and
+  a risk grade, by county;
 - :mod:`~erosion.plan.checkdams`: check-dam catchments, sediment inflow, years to fill and flood
   safety under a design storm.
 """
+
+MODELS = ("scenario", "urgency", "events", "disturbance", "checkdams")
+
+
+def __getattr__(name: str):
+    """The models are imported on first use (``erosion.plan.events`` …)."""
+    if name in MODELS:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -300,7 +300,7 @@ def _mask_polygons(mask: xr.DataArray):
             rasterio.features.shapes(v.astype(np.uint8), mask=v, connectivity=8, transform=t)]
 
 
-def _relation(geoms, permits, project_id: str, crs, tolerance: float):
+def _relation(geoms, permits, project_id: str, crs):
     """(share of each patch outside every permit, sorted overlapping project ids joined by ';')."""
     import shapely
 
@@ -339,6 +339,9 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
                      data_validation: str = "raise"):
     """Every disturbance patch with its area, soil-loss risk, slope, distance to water, relation and grade.
 
+    Every raster must share one grid (:func:`erosion.align` first); vectors need a CRS and are
+    reprojected to the grid's. Computes eagerly.
+
     Parameters
     ----------
     disturbance : DataArray mask (1 disturbed, 0 not; :func:`disturbed_cells`) or GeoDataFrame of polygons
@@ -359,18 +362,17 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
     tolerance : float
         Relation: ``inside`` when the share outside every permit is ≤ tolerance, ``outside``
         when it is ≥ 1 − tolerance, else ``partly_outside``.
-    rules : the rule table (:func:`load_rules`).
-
-    Every raster must share one grid (:func:`erosion.align` first); vectors need a CRS and are
-    reprojected to the grid's. Computes eagerly.
+    rules : str, path or DataFrame
+        The rule table (:func:`load_rules`).
 
     Returns
     -------
-    GeoDataFrame in the grid's CRS, one row per patch: ``patch_id``, ``area_km2`` (true area),
-    ``n_cells``, ``soil_loss_mean_t_per_km2_a`` (area-weighted mean modulus, 100·A),
-    ``soil_loss_t_per_a`` (Σ A·cell area), ``slope_mean_deg``, ``slope_max_deg``,
-    ``distance_to_water_m``, ``relation``, ``outside_share``, ``outside_km2``, ``project_ids``
-    (``;``-joined), ``risk_grade``, ``risk_level``, ``risk_rule``.
+    geopandas.GeoDataFrame
+        In the grid's CRS, one row per patch, with ``patch_id``, ``area_km2`` (true area),
+        ``n_cells``, ``soil_loss_mean_t_per_km2_a`` (area-weighted mean modulus, 100·A),
+        ``soil_loss_t_per_a`` (Σ A·cell area), ``slope_mean_deg``, ``slope_max_deg``,
+        ``distance_to_water_m``, ``relation``, ``outside_share``, ``outside_km2``, ``project_ids``
+        (``;``-joined), ``risk_grade``, ``risk_level``, ``risk_rule``.
     """
     import geopandas as gpd
 
@@ -454,7 +456,7 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
         w = _vector(water, "water", crs)
         dist = _distance_m(gdf.geometry.to_numpy(), w.geometry.to_numpy(), crs) if n else np.zeros(0)
 
-    share, pids = _relation(gdf.geometry.to_numpy(), permits, project_id, crs, tolerance) if n else (np.zeros(0), [])
+    share, pids = _relation(gdf.geometry.to_numpy(), permits, project_id, crs) if n else (np.zeros(0), [])
     relation = np.where(share <= tolerance, "inside", np.where(share >= 1.0 - tolerance, "outside", "partly_outside"))
     out = gpd.GeoDataFrame({
         "patch_id": gdf["patch_id"].to_numpy(),
