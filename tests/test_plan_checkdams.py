@@ -219,6 +219,24 @@ def test_scs_runoff_bounds_and_monotone(p, cn, dp):
     assert scs_runoff(p, 100.0) == pytest.approx(p)
 
 
+def test_scs_runoff_nan_is_not_zero_runoff():
+    assert np.isnan(scs_runoff(float("nan"), 80.0)) and np.isnan(scs_runoff(100.0, float("nan")))
+    q = scs_runoff(np.array([np.nan, 10.0, 100.0]), 80.0)  # 10 mm < Ia = 12.7 mm: no runoff, not NaN
+    assert np.isnan(q[0]) and q[1] == 0.0 and q[2] == pytest.approx(50.539, abs=1e-3)
+
+
+def test_silt_above_the_sediment_storage_eats_the_flood_storage(site):
+    _, fd, _, a = site
+    d = dams()
+    d.loc[0, "silted_storage_m3"] = 4e5  # total 5e5, flood 1.5e5: 5e4 m3 of silt in the flood storage
+    t = by_id(check_dam_safety(d, a, fdir=fd, storm_mm=100.0, curve_number=80.0, snap_radius_m=RADIUS).table)
+    assert t.loc["upper", "remaining_sediment_storage_m3"] == 0.0
+    assert t.loc["upper", "available_flood_storage_m3"] == 1e5
+    assert t.loc["upper", "years_to_fill_a"] == 0.0 and t.loc["upper", "grade"] == "danger"
+    assert t.loc["upper", "flood_ratio"] == pytest.approx(t.loc["upper", "flood_inflow_m3"] / 1e5, rel=1e-12)
+    assert t.loc["upper", "overflow_m3"] == pytest.approx(max(t.loc["upper", "flood_inflow_m3"] - 1e5, 0.0), rel=1e-12)
+
+
 def test_bad_inputs_give_clear_errors(site):
     _, fd, _, a = site
     kw = {"fdir": fd, "snap_radius_m": RADIUS}

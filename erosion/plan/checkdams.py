@@ -52,7 +52,8 @@ def scs_runoff(p_mm, cn, ia_ratio: float = 0.2):
     """Direct runoff depth Q (mm) of a storm by the SCS curve-number method (USDA-SCS 1972, NEH-4 ch. 10).
 
     ``S = 25400/CN − 254`` (mm), ``Ia = λ·S``, ``Q = (P − Ia)² / (P − Ia + S)`` for P > Ia, else 0;
-    λ = ``ia_ratio`` (0.2 in NEH-4). CN in (0, 100]; CN = 100 gives Q = P. NumPy-friendly.
+    λ = ``ia_ratio`` (0.2 in NEH-4). CN in (0, 100]; CN = 100 gives Q = P; NaN P or CN gives NaN.
+    NumPy-friendly.
     """
     cn = np.asarray(cn, dtype=np.float64)
     p = np.asarray(p_mm, dtype=np.float64)
@@ -63,9 +64,9 @@ def scs_runoff(p_mm, cn, ia_ratio: float = 0.2):
         raise ValueRangeError(f"ia_ratio (lambda in Ia = lambda*S) must lie in [0, 1), got {ia_ratio}")
     s = 25400.0 / cn - 254.0
     ia = ia_ratio * s
-    excess = np.maximum(p - ia, 0.0)
+    excess = np.maximum(p - ia, 0.0)  # NaN where P or CN is NaN
     with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.where(excess > 0, excess**2 / (excess + s), 0.0)
+        q = np.where(excess > 0, excess**2 / (excess + s), np.where(np.isnan(excess), np.nan, 0.0))
     return q if q.ndim else float(q)
 
 
