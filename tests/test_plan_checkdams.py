@@ -219,6 +219,19 @@ def test_scs_runoff_bounds_and_monotone(p, cn, dp):
     assert scs_runoff(p, 100.0) == pytest.approx(p)
 
 
+def test_radius_zero_keeps_the_cell_holding_the_point(site):
+    _, fd, acc, a = site
+    i, j = 100, 100
+    dx, dy = float(fd.x[1] - fd.x[0]), float(fd.y[1] - fd.y[0])
+    d = pd.DataFrame({"dam_id": ["a"], "x": [float(fd.x[j]) + 0.4 * dx], "y": [float(fd.y[i]) + 0.3 * dy],
+                      "total_storage_m3": [5e5], "silted_storage_m3": [1e5], "flood_storage_m3": [1e5]})
+    for radius in (0.0, 5.0):  # the point is off the centre, farther than the radius from it
+        t = check_dam_safety(d, a, fdir=fd, snap_radius_m=radius).table
+        assert (t.loc[0, "snap_x"], t.loc[0, "snap_y"]) == (float(fd.x[j]), float(fd.y[i]))
+        assert t.loc[0, "snap_distance_m"] > radius
+        assert t.loc[0, "catchment_km2"] * 1e6 == pytest.approx(float(acc.values[i, j]), rel=1e-9)
+
+
 def test_scs_runoff_nan_is_not_zero_runoff():
     assert np.isnan(scs_runoff(float("nan"), 80.0)) and np.isnan(scs_runoff(100.0, float("nan")))
     q = scs_runoff(np.array([np.nan, 10.0, 100.0]), 80.0)  # 10 mm < Ia = 12.7 mm: no runoff, not NaN

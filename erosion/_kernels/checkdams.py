@@ -17,13 +17,14 @@ from .terrain import NODATA_DIR, _receiver
 
 @njit(cache=True, nogil=True)
 def snap_to_flow_path(acc, row, col, fx, fy, dx_m, dy_m, radius_m):
-    """The cell of largest accumulation within ``radius_m`` of a point; ties go to the nearest.
+    """The cell of largest accumulation among the cell holding a point and the cells whose centres
+    lie within ``radius_m`` of it; ties go to the nearest.
 
     ``row``, ``col``: the cell holding the point; ``fx``, ``fy``: the point's offset from that
     cell's centre in cells (east and south positive); ``dx_m``, ``dy_m``: the cell's sides in
     metres at the point's row. Distances are ``√((Δcol·dx)² + (Δrow·dy)²)`` from the point to
     cell centres. NaN (nodata) cells are skipped. Returns ``(row, col, distance_m)``, (-1, -1,
-    nan) when no valid cell lies within the radius.
+    nan) when no valid cell is a candidate (radius 0: the cell holding the point, no snapping).
     """
     ny, nx = acc.shape
     ri = math.ceil(radius_m / dy_m) + 1
@@ -37,7 +38,7 @@ def snap_to_flow_path(acc, row, col, fx, fy, dx_m, dy_m, radius_m):
             if not a == a:  # NaN
                 continue
             d = math.sqrt(((j - col - fx) * dx_m) ** 2 + ((i - row - fy) * dy_m) ** 2)
-            if d > radius_m:
+            if d > radius_m and not (i == row and j == col):  # the cell holding the point always counts
                 continue
             if a > best_a or (a == best_a and d < best_d):
                 best_a = a

@@ -163,8 +163,9 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
 
     **Routing**: ``fdir`` (D8 codes from :func:`erosion.factors.flow_direction` on a filled DEM)
     or ``dem`` (filled with :func:`erosion.factors.fill_depressions` and routed here). Each dam
-    snaps to the cell of largest D8 contributing area within ``snap_radius_m`` of its point
-    (ties: the nearest); the distance is reported. Catchments are labelled along D8: each cell
+    snaps to the cell of largest D8 contributing area among the cell holding its point and the
+    cells whose centres lie within ``snap_radius_m`` of it (ties: the nearest; 0 = no snapping);
+    the distance is reported. Catchments are labelled along D8: each cell
     belongs to the first dam it drains to (incremental catchment); a dam's total catchment is
     its own and those of every dam upstream (= flow accumulation at its outlet).
 
@@ -251,7 +252,7 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
         i, j, d = kc.snap_to_flow_path(acc, rn[0], cn_[0], cn_[1], rn[1], float(dxs[r]), float(dys[r]),
                                        float(snap_radius_m))
         if i < 0:
-            raise InputError(f"dam {ids[k]!r}: no valid (non-nodata) cell within snap_radius_m={snap_radius_m:g} m; "
+            raise InputError(f"dam {ids[k]!r}: its cell and every cell within snap_radius_m={snap_radius_m:g} m are nodata; "
                              "check its coordinates or raise the radius")
         rows[k], cols[k], dist[k] = i, j, d
         ri = ny - 1 - i if te > 0 else i
