@@ -280,6 +280,33 @@ def test_reapplying_the_present_measure_treats_nothing(grid):
     assert (again["treated_km2"] == 0).all() and (again["soil_loss_avoided_t_per_a"] == 0).all()
 
 
+def test_a_baseline_treated_before_counts_only_the_new_treatment(grid):
+    """A present state made by apply carries its treated mask: a scenario elsewhere does not count it again."""
+    ds, zones = grid
+    base = sc.apply(ds, sc.terraces(), where=_unit_mask(zones, 1))
+    assert (base["treated_by_measure"].values[zones.values == 1] == 1).any()
+    table = sc.compare(base, {"s": [(sc.contour_tillage(), _unit_mask(zones, 2))]}, zones=zones, tolerable=TOLERABLE)
+    fresh = sc.compare(base.drop_vars("treated_by_measure"), {"s": [(sc.contour_tillage(), _unit_mask(zones, 2))]},
+                       zones=zones, tolerable=TOLERABLE)
+    pd.testing.assert_frame_equal(table, fresh)
+    assert table.loc[("s", 1), "treated_km2"] == 0.0 and table.loc[("s", 2), "treated_km2"] > 0.0
+
+
+def test_apply_leaves_the_callers_mask_alone(grid):
+    """The measure's restrictions (cropland, slope) narrow a copy: one mask serves several measures."""
+    ds, zones = grid
+    for mask in (zones == 1, np.asarray(zones) == 1):
+        before = np.array(mask, copy=True)
+        sc.apply(ds, sc.terraces(slope_range=(5.0, 25.0)), where=mask)
+        np.testing.assert_array_equal(np.asarray(mask), before)
+    shared = zones == 2
+    table = sc.compare(ds, {"t": [(sc.terraces(slope_range=(5.0, 25.0)), shared), (sc.Measure("m", E=7), shared)]},
+                       zones=zones, tolerable=TOLERABLE)
+    off_cropland = (zones.values == 2) & (ds["cropland"].values == 0) & np.isfinite(_a(ds))
+    assert off_cropland.any()
+    assert table.loc[("t", 2), "treated_km2"] >= _hm2(ds)[off_cropland].sum() / 100.0 * (1 - 1e-12)
+
+
 def test_a_factor_the_model_does_not_apply_there_treats_nothing(grid):
     ds, zones = grid
     crop = ds["cropland"].values == 1

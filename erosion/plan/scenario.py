@@ -275,7 +275,7 @@ def _mask(area, ref: xr.DataArray, what: str) -> np.ndarray:
     if values.shape != shape:
         raise GridMismatchError(f"{what}: mask of shape {values.shape} is not on the factors' grid {shape}")
     if values.dtype == np.bool_:
-        return values
+        return values.copy()  # apply narrows the mask in place: never the caller's array
     if values.dtype.kind not in "iuf":
         raise InputError(f"{what}: a mask must be boolean (or 0/1), not {values.dtype}")
     with np.errstate(invalid="ignore"):
@@ -484,7 +484,7 @@ def compare(baseline: xr.Dataset, scenarios: Mapping[str, object], *, zones, tol
     km² of land); ``<class>_before_km2``, ``<class>_after_km2``, ``<class>_change_km2`` for the six
     SL 190-2007 classes and ``eroded`` (light and worse); ``conservation_rate_before_pct``,
     ``conservation_rate_after_pct`` and ``conservation_rate_change_pp`` (percentage points);
-    ``treated_km2`` (land where a measure changes a factor) and ``treated_eroded_km2`` (of it,
+    ``treated_km2`` (land where a measure changes a factor from the baseline's value) and ``treated_eroded_km2`` (of it,
     land eroded before). The baseline is computed once. Computes eagerly (dask inputs included).
     """
     if not isinstance(scenarios, Mapping) or not scenarios:
@@ -592,10 +592,13 @@ def _apply_pairs(baseline, pairs, name, slope, model):
 
 
 def _treated(baseline: xr.Dataset, ds: xr.Dataset, ref: xr.DataArray, model: str) -> np.ndarray:
-    """The scenario's ``treated_by_measure`` mask; without it, the cells where an applied factor differs."""
+    """Cells newly treated: an applied factor differs from the baseline's, within the scenario's
+    ``treated_by_measure`` mask when it has one (cells a baseline from :func:`apply` already marks
+    as treated, and the scenario leaves as they are, do not count again)."""
+    changed = _differs(baseline, ds, model, ref)
     if TREATED in ds.data_vars:
-        return np.asarray(ds[TREATED]) == 1
-    return _differs(baseline, ds, model, ref)
+        changed &= np.asarray(ds[TREATED]) == 1
+    return changed
 
 
 def _effective(ds: xr.Dataset, model: str, shape: tuple[int, int]) -> list[np.ndarray]:
