@@ -251,7 +251,7 @@ def test_silt_above_the_sediment_storage_eats_the_flood_storage(site):
 
 
 def test_bad_inputs_give_clear_errors(site):
-    _, fd, _, a = site
+    dem, fd, _, a = site
     kw = {"fdir": fd, "snap_radius_m": RADIUS}
     outside = dams()
     outside.loc[0, "x"] = 120.0
@@ -276,6 +276,10 @@ def test_bad_inputs_give_clear_errors(site):
         check_dam_safety(dams(), a, storm_mm=50.0, **kw)
     with pytest.raises(ValueRangeError, match="sdr"):
         check_dam_safety(dams(), a, sdr=1.5, **kw)
+    for routing in ("dinf", "mfd"):  # not D8 codes: refused, not cast to uint8
+        with pytest.raises(InputError, match="integer D8 codes"):
+            check_dam_safety(dams(), a, fdir=flow_direction(fill_depressions(dem), routing=routing),
+                             snap_radius_m=RADIUS)
     with pytest.raises(InputError, match="snap to the same cell"):
         twin = dams()
         twin.loc[1, ["x", "y"]] = [UP[0], UP[1]]

@@ -220,6 +220,9 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
     if not isinstance(fdir, xr.DataArray):
         raise InputError("fdir must be a DataArray with coordinates and a CRS (the dams are points on it)")
     fdir = fdir.compute()
+    if fdir.dtype.kind not in "iu":  # D-inf angles or MFD fractions would be cast to nonsense D8 codes
+        raise InputError(f"fdir must hold integer D8 codes (uint8, erosion.factors.flow_direction with routing='d8'), "
+                         f"not {fdir.dtype}: check-dam catchments are delineated along D8")
     if not isinstance(soil_loss, xr.DataArray):
         raise InputError("soil_loss must be a DataArray on the routing's grid (t hm-2 a-1)")
     soil_loss = prepare(soil_loss, "soil_loss", arg="soil_loss")
