@@ -313,6 +313,39 @@ def test_check_dams_in_gullies_of_the_loess_plateau_only():
     assert "gully mask not given" in u.suitability(s, landuse, regions="loess_plateau").attrs["rules_not_applied"]
 
 
+def test_suitability_on_the_demo_dem(demo):
+    """Every cell of the demo DEM gets the measure of the default rules, computed here from slope,
+    land use and gully; the areas per unit are those of the cells, by hand."""
+    from erosion.factors import flow_accumulation, flow_direction
+
+    theta = np.asarray(demo["slope"])
+    ny, nx = theta.shape
+    lu = np.full(theta.shape, 21, dtype=np.int16)  # forest
+    lu[:, : nx // 2] = 12  # dry farmland in the west
+    lu[ny // 2:, nx // 2:] = 33  # low-cover grassland in the south-east
+    landuse = xr.DataArray(lu, dims=demo["dem"].dims, coords=demo["dem"].coords)
+    gully = flow_accumulation(flow_direction(demo["dem"])) >= 5e5
+    m = u.suitability(demo["slope"], landuse, regions="loess_plateau", gully=gully)
+    crop = lu == 12
+    expected = np.ones(theta.shape, dtype=np.uint8)
+    expected[crop & (theta >= 2.0) & (theta < 5.0)] = 2
+    expected[crop & (theta >= 5.0) & (theta < 25.0)] = 3
+    expected[crop & (theta >= 25.0)] = 4
+    expected[lu == 33] = 6
+    expected[np.asarray(gully)] = 5  # check dams outrank every other rule on gully cells
+    assert all((expected == code).any() for code in range(1, 7))  # every rule is exercised
+    np.testing.assert_array_equal(m, expected)
+    table = u.suitable_area(m, demo["zones"])
+    area = np.broadcast_to(row_areas(demo["dem"])[:, None], theta.shape)
+    z = np.asarray(demo["zones"])
+    names = {1: "none", 2: "contour_tillage", 3: "terrace", 4: "return_to_forest_grass", 5: "check_dam", 6: "enclosure"}
+    for unit in range(1, 10):
+        assert table.loc[unit, "land_km2"] == pytest.approx(area[z == unit].sum() / 1e6, rel=1e-12)
+        for code, name in names.items():
+            assert table.loc[unit, f"{name}_km2"] == pytest.approx(area[(z == unit) & (expected == code)].sum() / 1e6,
+                                                                   rel=1e-12, abs=1e-12)
+
+
 def test_suitable_area_adds_up():
     rng = np.random.default_rng(0)
     s = projected(rng.uniform(0, 40, (12, 10)), units="degree")
@@ -330,6 +363,8 @@ def test_suitable_area_adds_up():
         assert t.loc[unit, "land_km2"] == pytest.approx(np.sum((zs == unit) & (codes > 0)) * 900 / 1e6)
         assert t.loc[unit, "terrace_km2"] == pytest.approx(np.sum((zs == unit) & (codes == 3)) * 900 / 1e6)
     assert t["land_km2"].sum() == pytest.approx((120 - 3) * 900 / 1e6)
+    with pytest.raises(InputError, match="duplicates"):
+        u.suitable_area(m, zones, zone_ids=[1, 2, 1])
 
 
 def test_user_rule_table_replaces_the_default(tmp_path):

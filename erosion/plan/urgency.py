@@ -630,6 +630,8 @@ def suitable_area(measures: xr.DataArray, zones, *, cell_area=None, zone_ids=Non
     labels = _zone_labels(zones, measures, shape, id_column=id_column, zones_nodata=zones_nodata, overlaps=overlaps)
     if zone_ids is not None:
         ids = np.asarray(zone_ids, dtype=np.int64).reshape(-1)
+        if np.unique(ids).size != ids.size:
+            raise InputError("zone_ids holds duplicates")
     elif _is_geodataframe(zones):
         ids = _vector_zones(zones, id_column, measures)[2].index.to_numpy()
     else:
