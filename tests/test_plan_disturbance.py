@@ -436,6 +436,26 @@ def test_geographic_grid_true_areas():
     assert out["relation"].iloc[0] == "partly_outside"
 
 
+def test_geographic_distance_to_water_in_each_patchs_utm_zone():
+    # 0.5-degree cells from 100 to 121 E: a patch at each end, water one cell north of each; the gap
+    # is the meridian arc from 40.5 to 41 N (about 55.5 km). One UTM zone for both would be about
+    # 1 % off at the far end (scale factor 10 degrees from the central meridian).
+    from pyproj import Geod
+
+    cell, shape = 0.5, (4, 42)
+    mask, wm = np.zeros(shape), np.zeros(shape)
+    mask[3, [0, 40]] = 1
+    wm[1, [0, 40]] = 1
+    kw = dict(cell=cell, x0=100.0, y0=42.0, crs="EPSG:4326")
+    f = dict(R=grid(np.full(shape, 3000.0), units="MJ mm hm-2 h-1 a-1", **kw), K=0.03, LS=grid(np.full(shape, 2.0), **kw),
+             slope=grid(np.full(shape, 10.0), units="degree", **kw))
+    out = dist.disturbance_risk(grid(mask, **kw), permits(("P", shapely.box(100, 40, 121, 42)), crs="EPSG:4326"),
+                                water=grid(wm, **kw), **f).sort_values("patch_id")
+    assert len(out) == 2
+    arc = abs(Geod(ellps="WGS84").inv(100.25, 40.5, 100.25, 41.0)[2])
+    np.testing.assert_allclose(out["distance_to_water_m"], [arc, arc], rtol=1e-3)
+
+
 def test_no_patch_and_a_patch_smaller_than_a_cell():
     none = dist.disturbance_risk(grid(np.zeros((20, 20))), permits(("P", box(0, 0, 5, 5))), **factors())
     assert len(none) == 0 and "risk_grade" in none.columns and none.crs == CRS

@@ -278,13 +278,19 @@ def _distance_m(geoms, water_geoms, crs) -> np.ndarray:
         return np.full(len(geoms), np.nan)
     a = gpd.GeoSeries(geoms, crs=crs)
     w = gpd.GeoSeries(water_geoms, crs=crs)
-    k = 1.0
-    if CRS.from_user_input(crs).is_geographic:  # measured in the patches' UTM zone
-        utm = a.estimate_utm_crs()
-        a, w = a.to_crs(utm), w.to_crs(utm)
-    else:
-        axis = CRS.from_user_input(crs).axis_info
-        k = float(axis[0].unit_conversion_factor) if axis else 1.0
+    if CRS.from_user_input(crs).is_geographic:  # each patch measured in its own UTM zone (WGS 84)
+        b = a.to_crs("EPSG:4326").bounds
+        lon, lat = (b["minx"] + b["maxx"]).to_numpy() / 2.0, (b["miny"] + b["maxy"]).to_numpy() / 2.0
+        zone = np.clip(np.floor((lon + 180.0) / 6.0).astype(np.int64) + 1, 1, 60)
+        epsg = np.where(lat >= 0.0, 32600, 32700) + zone
+        out = np.full(len(a), np.nan)
+        for code in np.unique(epsg):
+            sel = epsg == code
+            union = shapely.union_all(w.to_crs(int(code)).to_numpy())
+            out[sel] = shapely.distance(a[sel].to_crs(int(code)).to_numpy(), union)
+        return out
+    axis = CRS.from_user_input(crs).axis_info
+    k = float(axis[0].unit_conversion_factor) if axis else 1.0
     union = shapely.union_all(w.to_numpy())
     return np.asarray(shapely.distance(a.to_numpy(), union), dtype=np.float64) * k
 
