@@ -209,6 +209,24 @@ def test_afforestation_takes_cropland_out_with_forest_b(grid):
     np.testing.assert_allclose(_a(ds)[target], rkls[target], rtol=1e-5)
 
 
+def test_a_measure_leaves_cells_without_cropland_data_without_data(grid):
+    """Cropland no data (NaN) makes A no data; a measure that sets the status must not invent a soil loss there."""
+    ds, zones = grid
+    gaps = (zones == 1) & (ds["slope"] > 20.0)
+    assert int(gaps.sum()) > 10
+    holed = ds.assign(cropland=ds["cropland"].where(~gaps))
+    after = sc.apply(holed, sc.grass_planting(0.7), where=zones == 1)
+    assert np.isnan(after["cropland"].values[gaps.values]).all()
+    np.testing.assert_array_equal(np.isnan(_a(after)), np.isnan(_a(holed)))
+    table = sc.compare(holed, {"grass": after}, zones=zones, tolerable=TOLERABLE)
+    assert table.loc[("grass", 1), "soil_loss_avoided_t_per_a"] > 0
+    # an integer mask with a nodata sentinel keeps its dtype and its sentinel
+    coded = ds.assign(cropland=ds["cropland"].where(~gaps).fillna(255).astype(np.uint8).rio.write_nodata(255))
+    after = sc.apply(coded, sc.grass_planting(0.7), where=zones == 1)
+    assert after["cropland"].dtype == np.uint8 and (after["cropland"].values[gaps.values] == 255).all()
+    pd.testing.assert_frame_equal(sc.compare(coded, {"grass": after}, zones=zones, tolerable=TOLERABLE), table)
+
+
 def test_grass_planting_on_steep_land(grid):
     ds, zones = grid
     after = sc.apply(ds, sc.grass_planting(0.7, slope_range=(25.0, 90.0)), where=zones > 0)

@@ -384,7 +384,7 @@ def apply(factors: xr.Dataset, measures: Measure | Sequence[Measure], *, where, 
                 new = p_factor(xr.DataArray(s, dims=dims, coords=coords, attrs={"units": "degree"}), practice=value,
                                table=measure.tables.get("P", "p_by_slope_ah537"))
             elif factor == "cropland":
-                new = xr.DataArray(np.asarray(1.0 if value else 0.0, dtype=old.dtype if old.dtype.kind == "f" else np.float32))
+                new = xr.DataArray(np.asarray(1 if value else 0, dtype=old.dtype if old.dtype.kind in "fiu" else np.float32))
                 if old.dtype == np.bool_:
                     new = xr.DataArray(np.bool_(value))
             elif isinstance(value, xr.DataArray):
@@ -392,7 +392,12 @@ def apply(factors: xr.Dataset, measures: Measure | Sequence[Measure], *, where, 
                 new = value.assign_coords(coords)
             else:
                 new = xr.DataArray(np.float32(value))
-            updated = xr.where(m, new, old)
+            if factor == "cropland":  # no data stays no data: a status set there would invent a soil loss
+                nodata = declared_nodata(old)
+                has_data = old.notnull() if nodata is None else old.notnull() & (old != nodata)
+                updated = xr.where(m & has_data, new, old)
+            else:
+                updated = xr.where(m, new, old)
             var = _VARIABLES[factor]
             if updated.dtype.kind == "f" and factor != "cropland":
                 updated = updated.astype(np.float32)
