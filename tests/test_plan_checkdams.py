@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 from helpers import projected, rough_dem
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import erosion
@@ -298,6 +298,7 @@ def test_dask_inputs_give_the_same_table(site):
 
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4, unique=True))
+@example(seed=0, picks=[728, 111, 158])  # two tributary dams above one dam: a branch in the series
 def test_total_catchment_is_the_accumulation_at_every_outlet(seed, picks):
     """Any dams on a rough DEM with nodata: total catchment = D8 accumulation at the outlet, labels
     partition the valid cells, a downstream dam's catchment holds the upstream one's."""
@@ -323,3 +324,30 @@ def test_total_catchment_is_the_accumulation_at_every_outlet(seed, picks):
             assert t.loc[row["downstream_dam"], "catchment_km2"] > row["catchment_km2"]
         mask = upslope(fd.values, i[k], j[k])
         assert np.array_equal(np.isin(labels, [kk + 1 for kk in range(len(cells)) if mask[i[kk], j[kk]]]), mask)
+
+    # dams in series, by hand from the walked-up catchments: the next dam down is the smallest
+    # catchment holding the outlet; sediment (1 - TE) and flood excess go down in order
+    n = len(cells)
+    masks = [upslope(fd.values, i[k], j[k]) for k in range(n)]
+    down = {}
+    for k in range(n):
+        below = [kk for kk in range(n) if kk != k and masks[kk][i[k], j[k]]]
+        down[k] = min(below, key=lambda kk: masks[kk].sum()) if below else None
+    res = check_dam_safety(d.assign(flood_storage_m3=500.0), a, fdir=fd, snap_radius_m=0.0, storm_mm=100.0,
+                           curve_number=80.0, sdr=0.9, trap_efficiency=0.7)
+    t = res.table.set_index("dam_id").sort_index()
+    q = scs_runoff(100.0, 80.0)
+    sediment, flood_in, overflow = {}, {}, {}
+    for k in sorted(range(n), key=lambda k: masks[k].sum()):  # nested: upstream catchments are smaller
+        ups = [u for u in range(n) if down[u] == k]
+        inc_m2 = 900.0 * (masks[k] & ~np.logical_or.reduce([masks[u] for u in ups] + [np.zeros_like(masks[k])])).sum()
+        sediment[k] = 0.9 * 10.0 * inc_m2 / 1e4 + 0.3 * sum(sediment[u] for u in ups)
+        flood_in[k] = q * inc_m2 / 1000.0 + sum(overflow[u] for u in ups)
+        overflow[k] = max(flood_in[k] - 500.0, 0.0)
+        got = t.loc[k, "downstream_dam"]
+        assert (down[k] is None and pd.isna(got)) or got == down[k]
+        assert t.loc[k, "incremental_catchment_km2"] * 1e6 == pytest.approx(inc_m2, rel=1e-12)
+        assert t.loc[k, "sediment_inflow_t_per_a"] == pytest.approx(sediment[k], rel=1e-9)
+        assert t.loc[k, "sediment_trapped_t_per_a"] == pytest.approx(0.7 * sediment[k], rel=1e-9)
+        assert t.loc[k, "flood_inflow_m3"] == pytest.approx(flood_in[k], rel=1e-9)
+        assert t.loc[k, "overflow_m3"] == pytest.approx(overflow[k], rel=1e-9, abs=1e-9)
