@@ -11,7 +11,7 @@ recomputes A = R·K·LS·B·E·T (:func:`erosion.csle`, Liu et al. 2002) or A = 
 (:func:`erosion.rusle`) for a baseline and several scenarios, classifies them (SL 190-2007,
 :func:`erosion.classify`) and tables per unit
 
-    ΔA_u = Σ_{i∈u} (A₀,i − A₁,i) · a_i   [t·a⁻¹]   (A in t·hm⁻²·a⁻¹, a_i true cell area in hm²)
+    ΔS_u = Σ_{i∈u} (A₀,i − A₁,i) · a_i   [t·a⁻¹]   (A in t·hm⁻²·a⁻¹, a_i true cell area in hm²)
 
 with the class areas and conservation rate before and after (:func:`erosion.aggregate`) and the
 area newly treated. Conventions: docs/decisions/0029-scenarios-and-benefit.md; method:
