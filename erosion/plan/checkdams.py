@@ -250,10 +250,11 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
                              f"(x {min(xs):g}..{max(xs):g}, y {min(ys):g}..{max(ys):g} cell centres); "
                              "give x, y in the grid's CRS")
         r, c = int(rf), int(cf)
-        fy, fx = rf - r - 0.5, cf - c - 0.5
-        rn, cn_ = (ny - 1 - r, -fy) if te > 0 else (r, fy), (nx - 1 - c, -fx) if ta < 0 else (c, fx)
-        i, j, d = kc.snap_to_flow_path(acc, rn[0], cn_[0], cn_[1], rn[1], float(dxs[r]), float(dys[r]),
-                                       float(snap_radius_m))
+        fy, fx = rf - r - 0.5, cf - c - 0.5  # the point's offset from its cell's centre, in cells (raster order)
+        # the cell and the offset in the kernels' north-up order (rows southwards, columns eastwards)
+        rn, fy = (ny - 1 - r, -fy) if te > 0 else (r, fy)
+        cn_, fx = (nx - 1 - c, -fx) if ta < 0 else (c, fx)
+        i, j, d = kc.snap_to_flow_path(acc, rn, cn_, fx, fy, float(dxs[r]), float(dys[r]), float(snap_radius_m))
         if i < 0:
             raise InputError(f"dam {ids[k]!r}: its cell and every cell within snap_radius_m={snap_radius_m:g} m are nodata; "
                              "check its coordinates or raise the radius")
