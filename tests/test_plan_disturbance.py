@@ -189,6 +189,9 @@ def test_bad_inputs_give_clear_errors():
         dist.disturbance_patches(grid(mask), connectivity=6)
     with pytest.raises(GridMismatchError):
         dist.disturbed_cells(grid(mask), grid(mask, cell=20.0))
+    points = gpd.GeoDataFrame({"project_id": ["P"]}, geometry=[box(3, 10, 4, 11).centroid], crs=p.crs)
+    with pytest.raises(InputError, match="must be polygons"):
+        dist.disturbance_risk(grid(mask), points, **f)
 
 
 def test_permits_in_another_crs_are_reprojected():

@@ -204,6 +204,8 @@ def test_bad_parameters():
     loss, zones = grid(LOSS, units="t hm-2"), grid(np.array(ZONES))
     with pytest.raises(ValueRangeError, match="level_cover_pct"):
         ev.warning_table(loss, zones, level_cover_pct=0)
+    with pytest.raises(ValueRangeError, match="unit_mean_loss"):
+        ev.warning_table(loss, zones, unit_mean_loss=float("nan"))
     with pytest.raises(ValueRangeError, match="threshold"):
         ev.hot_spots(loss, -1.0)
     with pytest.raises(ValueRangeError, match="outside the valid range"):

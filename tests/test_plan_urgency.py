@@ -213,6 +213,9 @@ def test_bad_normalise_and_class_weights(demo):
     with pytest.raises(InputError, match="class_weights"):
         u.urgency(demo["A"], demo["classes"], demo["zones"], slope=demo["slope"], cropland=demo["cropland"],
                   class_weights={1: 0, 2: 1})
+    with pytest.raises(ValueRangeError, match="all 0"):
+        u.urgency(demo["A"], demo["classes"], demo["zones"], slope=demo["slope"], cropland=demo["cropland"],
+                  class_weights=dict.fromkeys(range(1, 7), 0))
 
 
 # ----------------------------------------------------------------------------- water

@@ -255,7 +255,7 @@ def grade_patches(patches: pd.DataFrame, rules: str | Path | pd.DataFrame = RULE
 
 # ---------------------------------------------------------------------------- vectors
 
-def _vector(gdf, what: str, crs, columns=()):
+def _vector(gdf, what: str, crs, columns=(), polygons: bool = True):
     if not (hasattr(gdf, "geometry") and hasattr(gdf, "crs")):
         raise InputError(f"{what} must be a GeoDataFrame of polygons, not {type(gdf).__name__}")
     if gdf.crs is None:
@@ -264,6 +264,10 @@ def _vector(gdf, what: str, crs, columns=()):
         if c not in gdf.columns:
             raise InputError(f"{what}: column {c!r} not found; columns are {list(gdf.columns)}")
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    kinds = set(gdf.geom_type)
+    if polygons and not kinds <= {"Polygon", "MultiPolygon"}:
+        raise InputError(f"{what} must be polygons (areas), found {sorted(kinds)}; buffer points or lines to the "
+                         "area they stand for (gdf.buffer(metres) in a projected CRS)")
     if gdf.crs != crs:  # explicit: every vector is taken to the grid's CRS (as erosion.aggregate does)
         gdf = gdf.to_crs(crs)
     return gdf
@@ -459,7 +463,7 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
     elif isinstance(water, xr.DataArray):
         dist = _distance_m(gdf.geometry.to_numpy(), _mask_polygons(named["water"]), crs) if n else np.zeros(0)
     else:
-        w = _vector(water, "water", crs)
+        w = _vector(water, "water", crs, polygons=False)
         dist = _distance_m(gdf.geometry.to_numpy(), w.geometry.to_numpy(), crs) if n else np.zeros(0)
 
     share, pids = _relation(gdf.geometry.to_numpy(), permits, project_id, crs) if n else (np.zeros(0), [])

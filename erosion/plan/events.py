@@ -361,6 +361,8 @@ def warning_table(loss, zones, *, levels: str | Path | pd.DataFrame | None = Non
     thr = table["exceeds_t_per_km2"].to_numpy()[1:]
     t_hot = _threshold(hot_spot_threshold)
     mean_limit = 100.0 * t_hot if unit_mean_loss is None else float(unit_mean_loss)
+    if not (np.isfinite(mean_limit) and mean_limit >= 0):
+        raise ValueRangeError(f"unit_mean_loss must be a finite number >= 0 (t km-2 per event), not {unit_mean_loss!r}")
     if not 0.0 < float(level_cover_pct) <= 100.0:
         raise ValueRangeError(f"level_cover_pct must lie in (0, 100] %, not {level_cover_pct!r}")
     if not 0.0 <= float(unit_hot_share_pct) <= 100.0:

@@ -372,6 +372,9 @@ def urgency(soil_loss, classes, zones, *, slope, cropland, water=None, buffer_m:
     cw = dict(CLASS_WEIGHTS if class_weights is None else class_weights)
     if sorted(cw) != list(range(1, 7)) or any(not np.isfinite(float(v)) or float(v) < 0 for v in cw.values()):
         raise InputError(f"class_weights must give a finite weight >= 0 to each class 1..6, not {cw}")
+    if max(float(v) for v in cw.values()) <= 0:
+        raise ValueRangeError(f"class_weights are all 0: the intensity score would be 0 everywhere; give the "
+                              f"classes rising weights (default {dict(CLASS_WEIGHTS)}) or drop 'intensity' from weights")
     if not (np.isfinite(sloping_deg) and 0 <= sloping_deg <= 90):
         raise ValueRangeError(f"sloping_deg must be in 0..90 degrees, not {sloping_deg!r}")
     if not (np.isfinite(buffer_m) and buffer_m >= 0):
