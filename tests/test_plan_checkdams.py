@@ -248,6 +248,11 @@ def test_silt_above_the_sediment_storage_eats_the_flood_storage(site):
     assert t.loc["upper", "years_to_fill_a"] == 0.0 and t.loc["upper", "grade"] == "danger"
     assert t.loc["upper", "flood_ratio"] == pytest.approx(t.loc["upper", "flood_inflow_m3"] / 1e5, rel=1e-12)
     assert t.loc["upper", "overflow_m3"] == pytest.approx(max(t.loc["upper", "flood_inflow_m3"] - 1e5, 0.0), rel=1e-12)
+    # full of silt, the upper dam traps nothing more: its whole inflow reaches the lower dam
+    free = by_id(check_dam_safety(dams(), a, fdir=fd, snap_radius_m=RADIUS).table)
+    assert t.loc["upper", "sediment_trapped_t_per_a"] == 0.0
+    assert t.loc["lower", "sediment_inflow_t_per_a"] == pytest.approx(
+        free.loc["lower", "sediment_inflow_t_per_a"] + free.loc["upper", "sediment_inflow_t_per_a"], rel=1e-12)
 
 
 def test_bad_inputs_give_clear_errors(site):

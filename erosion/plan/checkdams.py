@@ -173,7 +173,8 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
     t·hm⁻²·a⁻¹, a cell area in hm²; NaN A counts as 0 and its area share is reported; SDR
     default 1, reported for the hilly-gully Loess Plateau, lower elsewhere); inflow =
     incremental delivery + ``(1 − TE)`` × the inflow of each dam directly upstream; trapped =
-    ``TE`` × inflow (TE = ``trap_efficiency``); volume = trapped / ``bulk_density`` (t/m³).
+    ``TE`` × inflow (TE = ``trap_efficiency``, 0 for a dam whose sediment storage is full);
+    volume = trapped / ``bulk_density`` (t/m³).
     Remaining sediment storage ``V_r = max(total − silted − flood, 0)``; years to fill =
     V_r / volume. Available flood storage ``V_f = min(flood, total − silted)`` (silt above the
     sediment storage eats the flood storage).
@@ -313,10 +314,12 @@ def check_dam_safety(dams, soil_loss, *, dem=None, fdir=None, storm_mm=None, cur
     trapped_t = np.zeros(m)
     flood_in = np.full(m, np.nan)
     overflow = np.full(m, np.nan)
+    # a dam whose sediment storage is full traps nothing more: it passes its whole inflow on
+    te = np.where(remaining > 0, float(trap_efficiency), 0.0)
     for k in order:
         tot_area[k] = inc_area[k] + sum(tot_area[u] for u in upstream[k])
-        inflow_t[k] = sdr * gross[k] + sum((1.0 - trap_efficiency) * inflow_t[u] for u in upstream[k])
-        trapped_t[k] = trap_efficiency * inflow_t[k]
+        inflow_t[k] = sdr * gross[k] + sum((1.0 - te[u]) * inflow_t[u] for u in upstream[k])
+        trapped_t[k] = te[k] * inflow_t[k]
         if flooded:
             flood_in[k] = q_inc[k] * inc_area[k] / 1000.0 + sum(overflow[u] for u in upstream[k])
             overflow[k] = max(flood_in[k] - available[k], 0.0)
