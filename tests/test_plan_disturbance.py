@@ -192,6 +192,9 @@ def test_bad_inputs_give_clear_errors():
     points = gpd.GeoDataFrame({"project_id": ["P"]}, geometry=[box(3, 10, 4, 11).centroid], crs=p.crs)
     with pytest.raises(InputError, match="must be polygons"):
         dist.disturbance_risk(grid(mask), points, **f)
+    twice = gpd.GeoDataFrame(geometry=[box(2, 2, 8, 6), box(5, 3, 10, 8)], crs=p.crs)
+    with pytest.raises(InputError, match="overlap"):
+        dist.disturbance_risk(twice, p, **f)
 
 
 def test_permits_in_another_crs_are_reprojected():

@@ -417,6 +417,11 @@ def disturbance_risk(disturbance, permits, *, R, K, LS=None, dem=None, slope=Non
     if is_vector:
         polys = _vector(disturbance, "disturbance", crs)
         polys = polys.reset_index(drop=True)
+        first, second = polys.sindex.query(polys.geometry, predicate="overlaps")
+        if len(first):
+            raise InputError(f"disturbance: {len(first) // 2} pair(s) of polygons overlap (e.g. rows {first[0]} and "
+                             f"{second[0]}); an area disturbed once must be one patch: dissolve them "
+                             "(gdf.dissolve() or shapely.union_all) or clean the interpretation's topology")
         ids = polys["patch_id"].to_numpy() if "patch_id" in polys.columns else np.arange(1, len(polys) + 1)
         m2_all = _polygon_m2(polys.geometry.to_numpy(), crs) if len(polys) else np.zeros(0)
         keep = m2_all >= min_m2
