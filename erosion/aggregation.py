@@ -237,6 +237,38 @@ def _vector_zones(gdf, id_column: str, ref: xr.DataArray | None):
     return shapes, bounds, polygon_km2
 
 
+def zone_labels(zones, template: xr.DataArray | None, *, shape=None, id_column: str = "id", zones_nodata=None,
+                overlaps: str = "raise") -> tuple[np.ndarray, pd.Series | None]:
+    """The zone of every cell, assigned exactly as :func:`aggregate` assigns it, for models that
+    sum their own quantities by zone (``erosion.plan``).
+
+    Returns (labels, polygon_km2): labels are int64 with -1 outside every zone; ``polygon_km2``
+    is each polygon zone's area indexed by id in frame order (None for a label raster).
+    Polygons are burnt on cell centres of ``template``'s grid; cells whose centre lies in zones
+    of different ids raise :class:`InputError` unless ``overlaps`` is "first" or "last". A label
+    raster must be on ``template``'s grid (or of ``shape`` for NumPy labels).
+    """
+    if _is_geodataframe(zones):
+        shapes, bounds, polygon_km2 = _vector_zones(zones, id_column, template)
+        labels, n_clash, pairs = _rasterize(shapes, bounds, _affine(grid_of(template).transform, 0, 0),
+                                            tuple(template.shape[-2:]), overlaps)
+        if n_clash:
+            raise InputError(f"zones: {n_clash} cells have their centre in polygons of different ids (e.g. "
+                             f"{pairs[:5].tolist()}); clean the polygons or pass overlaps='first' or 'last'")
+        return labels, polygon_km2
+    if isinstance(zones, xr.DataArray):
+        zones = squeeze_bands(zones, "zones")
+        if template is not None:
+            check_same_grid(template, zones, names=["raster", "zones"])
+    elif not isinstance(zones, np.ndarray):
+        raise InputError(f"zones must be an integer label raster or a GeoDataFrame of polygons, not {type(zones).__name__}")
+    labels = _as_labels(np.asarray(zones), zones_nodata if zones_nodata is not None else declared_nodata(zones))
+    expected = tuple(template.shape[-2:]) if template is not None else (tuple(shape) if shape is not None else None)
+    if expected is not None and labels.shape != expected:
+        raise GridMismatchError(f"zones of shape {labels.shape} do not match the rasters' shape {expected}")
+    return labels, None
+
+
 def _areas(cell_area, ref: xr.DataArray | None, shape: tuple[int, int]):
     """Cell areas in m²: (ny, 1) per-row NumPy array, or a full 2-D array (NumPy or dask)."""
     if cell_area is None:

@@ -170,6 +170,15 @@ def test_geodataframe_units_equal_label_raster():
     assert_frames_close(lazy[core], expected[core])
     with pytest.raises(InputError, match="column"):
         aggregate(raster(classes), gdf)
+    # the cells erosion.plan sums by zone are the cells aggregate counts: polygons and labels alike
+    from erosion.aggregation import zone_labels
+
+    burnt, polygon_km2 = zone_labels(gdf.to_crs("EPSG:4326"), raster(classes), id_column="code")
+    assert np.array_equal(burnt, labels) and list(polygon_km2.index) == [610102, 610103]
+    same, none = zone_labels(raster(labels), raster(classes))
+    assert np.array_equal(same, labels) and none is None
+    with pytest.raises(GridMismatchError):
+        zone_labels(labels[:-1], None, shape=labels.shape)
 
 
 # --------------------------------------------------------------------------- true areas

@@ -34,10 +34,10 @@ from .. import units as _units
 from .. import vocabulary
 from .._array import ArrayLike, Validation, _validation, check_range, squeeze_bands
 from .._attrs import finalize
-from ..aggregation import _affine, _areas, _as_labels, _is_geodataframe, _rasterize, _vector_zones, dense_codes
+from ..aggregation import _areas, _is_geodataframe, dense_codes, zone_labels
 from ..classification import classify
-from ..errors import GridMismatchError, InputError, UnitsError, ValueRangeError
-from ..grid import check_same_grid, grid_of
+from ..errors import InputError, UnitsError, ValueRangeError
+from ..grid import check_same_grid
 from ..model import csle, rusle
 
 __all__ = [
@@ -382,22 +382,9 @@ def warning_table(loss, zones, *, levels: str | Path | pd.DataFrame | None = Non
     shape = m.shape
     area = np.broadcast_to(np.asarray(_areas(cell_area, ref, shape), dtype=np.float64), shape)
     wanted = None if zone_ids is None else np.asarray(zone_ids, dtype=np.int64).reshape(-1)
-    if polygons:
-        shapes, bounds, polygon_km2 = _vector_zones(zones, id_column, ref)
-        labels, n_clash, pairs = _rasterize(shapes, bounds, _affine(grid_of(ref).transform, 0, 0), shape, overlaps)
-        if n_clash:
-            raise InputError(f"zones: {n_clash} cells have their centre in polygons of different ids (e.g. "
-                             f"{pairs[:5].tolist()}); fix the polygons or pass overlaps='first' or 'last'")
-        rows = polygon_km2.index.to_numpy() if wanted is None else wanted
-    else:
-        z = zones.data if isinstance(zones, xr.DataArray) else zones
-        z = np.asarray(z)
-        if z.shape != shape:
-            raise GridMismatchError(f"loss and zones are on different grids: shapes {shape} and {z.shape}")
-        from .._array import declared_nodata
-
-        labels = _as_labels(z, zones_nodata if zones_nodata is not None else declared_nodata(zones))
-        polygon_km2, rows = None, wanted
+    labels, polygon_km2 = zone_labels(zones, ref, shape=shape, id_column=id_column, zones_nodata=zones_nodata,
+                                      overlaps=overlaps)
+    rows = polygon_km2.index.to_numpy() if polygons and wanted is None else wanted
     codes, ids = dense_codes(labels, wanted)
     inside = codes >= 0
     valid = inside & np.isfinite(m)

@@ -31,7 +31,7 @@ import xarray as xr
 from .._array import declared_nodata, prepare, squeeze_bands
 from .._attrs import finalize
 from ..accessor import CSLE_VARIABLES, RUSLE_VARIABLES
-from ..aggregation import CLASS_COLUMNS, _affine, _as_labels, _is_geodataframe, _rasterize, _vector_zones, aggregate
+from ..aggregation import CLASS_COLUMNS, _affine, _is_geodataframe, _rasterize, aggregate, zone_labels
 from ..classification import classify
 from ..errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
 from ..factors import c_from_landuse, e_factor, p_factor, soil_loss_ratio, t_factor
@@ -439,22 +439,10 @@ def _soil_loss(ds: xr.Dataset, model: str) -> xr.DataArray:
 
 def _zone_labels(zones, ref: xr.DataArray, id_column: str, overlaps: str, zones_nodata):
     """(labels int64 with -1 outside every unit, the unit ids in table order)."""
-    shape = tuple(ref.shape[-2:])
-    if _is_geodataframe(zones):
-        shapes, bounds, polygon_km2 = _vector_zones(zones, id_column, ref)
-        labels, n_clash, pairs = _rasterize(shapes, bounds, _affine(grid_of(ref).transform, 0, 0), shape, overlaps)
-        if n_clash:
-            raise InputError(f"zones: {n_clash} cells have their centre in polygons of different ids "
-                             f"({', '.join(f'({a}, {b})' for a, b in pairs[:10])}); clean the polygons or pass "
-                             "overlaps='first' or 'last'")
-        return labels, polygon_km2.index.to_numpy()
-    if not isinstance(zones, xr.DataArray):
+    if not (_is_geodataframe(zones) or isinstance(zones, xr.DataArray)):
         raise InputError("zones must be an integer label raster (DataArray on the factors' grid) or a GeoDataFrame")
-    zones = squeeze_bands(zones, "zones")
-    check_same_grid(ref, zones, names=["factors", "zones"])
-    nodata = zones_nodata if zones_nodata is not None else declared_nodata(zones)
-    labels = _as_labels(np.asarray(zones), nodata)
-    return labels, np.unique(labels[labels >= 0])
+    labels, polygon_km2 = zone_labels(zones, ref, id_column=id_column, zones_nodata=zones_nodata, overlaps=overlaps)
+    return labels, (polygon_km2.index.to_numpy() if polygon_km2 is not None else np.unique(labels[labels >= 0]))
 
 
 def _per_unit(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:

@@ -37,7 +37,16 @@ import xarray as xr
 
 from .._array import declared_nodata, prepare, squeeze_bands
 from .._attrs import finalize
-from ..aggregation import CLASS_COLUMNS, _affine, _areas, _as_labels, _is_geodataframe, _rasterize, _vector_zones, aggregate, burn
+from ..aggregation import (
+    CLASS_COLUMNS,
+    _affine,
+    _areas,
+    _is_geodataframe,
+    _vector_zones,
+    aggregate,
+    burn,
+    zone_labels,
+)
 from ..errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
 from ..grid import cell_sizes, check_same_grid, grid_of
 
@@ -90,22 +99,8 @@ _MEASURE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def _zone_labels(zones, ref: xr.DataArray | None, shape, *, id_column: str, zones_nodata, overlaps: str) -> np.ndarray:
     """Zone label of every cell (int64, -1 outside), assigned exactly as :func:`erosion.aggregate` does."""
-    if _is_geodataframe(zones):
-        shapes, bounds, _ = _vector_zones(zones, id_column, ref)
-        labels, n_clash, _ = _rasterize(shapes, bounds, _affine(grid_of(ref).transform, 0, 0), shape, overlaps)
-        if n_clash:
-            raise InputError(f"zones: {n_clash} cells have their centre in polygons of different ids; "
-                             "pass overlaps='first' or 'last', or clean the polygons")
-        return labels
-    if isinstance(zones, xr.DataArray):
-        zones = squeeze_bands(zones, "zones")
-        if ref is not None:
-            check_same_grid(ref, zones, names=["raster", "zones"])
-    nodata = zones_nodata if zones_nodata is not None else declared_nodata(zones)
-    labels = _as_labels(np.asarray(zones), nodata)
-    if labels.shape != tuple(shape):
-        raise GridMismatchError(f"zones of shape {labels.shape} do not match the rasters' shape {tuple(shape)}")
-    return labels
+    return zone_labels(zones, ref, shape=tuple(shape), id_column=id_column, zones_nodata=zones_nodata,
+                       overlaps=overlaps)[0]
 
 
 def _zone_sums(labels: np.ndarray, ids, weights: np.ndarray) -> np.ndarray:
