@@ -125,3 +125,17 @@ def test_bad_arguments(chain):
     # arithmetic between DataArrays drops the attributes that differ: say so rather than cite nothing
     with pytest.raises(InputError, match="drops it in arithmetic between DataArrays"):
         erosion.cite(chain["A"] * chain["LS"], chain["dem"])
+
+
+def test_one_paper_is_written_one_way_across_modules(chain):
+    """The CSLE paper and SL 190 are cited by many modules; cite() de-duplicates by text, so the
+    texts must agree (the plan's scenario once wrote both differently and cite listed them twice)."""
+    from erosion.factors import e_factor, t_factor
+    from erosion.plan import scenario, urgency
+
+    codes = (chain["dem"] * 0).astype(np.int16).assign_attrs(units="1")
+    texts = [chain["A"].attrs["references"], chain["classes"].attrs["references"], scenario.REF_SCENARIO,
+             urgency.REFERENCES, e_factor(codes).attrs["references"], t_factor(codes + 1).attrs["references"]]
+    entries = {e for t in texts for e in split_references(t)}
+    assert len({e for e in entries if "An empirical soil loss equation" in e}) == 1
+    assert len({e for e in entries if e.startswith("SL 190-2007")}) == 1

@@ -24,7 +24,7 @@ from . import tables
 
 __all__ = ["PRACTICES", "e_factor", "p_factor"]
 
-REF_E = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing; "
+REF_E = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing, 2:21-25; "
          "E assignment table of MWR (2018) 区域水土流失动态监测技术规定（试行）, as applied by Chang M. et al. (2021) "
          "ChinaXiv 202108.00091 sec. 1.3.1")
 REF_P = ("Wischmeier W.H., Smith D.D. (1978) Predicting rainfall erosion losses. USDA Agriculture Handbook 537, "

@@ -21,7 +21,7 @@ from . import tables
 
 __all__ = ["t_factor"]
 
-REF_T = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing; tillage and "
+REF_T = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing, 2:21-25; tillage and "
          "rotation assignment tables of MWR (2018) 区域水土流失动态监测技术规定（试行）, as applied by Chang M. et al. "
          "(2021) ChinaXiv 202108.00091 sec. 1.3.1; tillage-measure values: Guo Q.K., Liu B.Y. et al. (2013) "
          "中国水土保持 (10) (recalled, to verify)")

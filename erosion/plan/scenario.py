@@ -32,6 +32,7 @@ from .._array import declared_nodata, prepare, squeeze_bands
 from .._attrs import finalize
 from ..accessor import CSLE_VARIABLES, RUSLE_VARIABLES
 from ..aggregation import CLASS_COLUMNS, _affine, _is_geodataframe, _rasterize, aggregate, zone_labels
+from ..classification import REFERENCES as CLASS_REFERENCES
 from ..classification import classify
 from ..errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
 from ..factors import c_from_landuse, e_factor, p_factor, soil_loss_ratio, t_factor
@@ -40,7 +41,7 @@ from ..factors.engineering import REF_E, REF_P, _p_rows
 from ..factors.tillage import REF_T
 from ..factors.vegetation import REF_B, b_factor
 from ..grid import check_same_grid, grid_of, row_areas
-from ..model import csle, rusle
+from ..model import CSLE_REFERENCES, csle, rusle
 
 __all__ = ["FACTORS", "Measure", "afforestation", "apply", "avoided", "compare", "contour_tillage", "cover_change",
            "grass_planting", "measure_code", "overall", "terraces"]
@@ -51,8 +52,8 @@ _CODED = {"E": (e_factor, "engineering_measures"), "T": (t_factor, "tillage_meas
 _VARIABLES = {**CSLE_VARIABLES, **RUSLE_VARIABLES}
 TREATED = "treated_by_measure"
 _REFS = {"E": REF_E, "T": REF_T, "P": REF_P, "B": REF_B, "C": "C: the code table's source column"}
-REF_SCENARIO = ("Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing; "
-                "SL 190-2007 (classes); soil loss avoided and area treated: docs/decisions/0029-scenarios-and-benefit.md")
+REF_SCENARIO = (f"{CSLE_REFERENCES}; {CLASS_REFERENCES}; "
+                "soil loss avoided and area treated: docs/decisions/0029-scenarios-and-benefit.md")
 
 
 # ----------------------------------------------------------------------------- measures

@@ -47,6 +47,7 @@ from ..aggregation import (
     burn,
     zone_labels,
 )
+from ..classification import REFERENCES as CLASS_REFERENCES
 from ..errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
 from ..grid import cell_sizes, check_same_grid, grid_of
 
@@ -90,7 +91,7 @@ RULE_COLUMNS = ("code", "measure", "name_zh", "landuse", "slope_min_deg", "slope
                 "priority", "basis", "source")
 BASES = ("law", "standard", "convention")
 NO_DATA, NO_RULE = 0, 1
-REFERENCES = ("SL 190-2007 (intensity classes); Water and Soil Conservation Law of the PRC (2010 revision), art. 20; "
+REFERENCES = (f"{CLASS_REFERENCES}; Water and Soil Conservation Law of the PRC (2010 revision), art. 20; "
               "docs/decisions/0031-urgency-and-suitability.md")
 _MEASURE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
