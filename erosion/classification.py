@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from . import units as _units
-from ._array import ArrayLike, _complain, _validation, check_range, declared_nodata, finalize, prepare, squeeze_bands
+from ._array import ArrayLike, Validation, _complain, _validation, check_range, declared_nodata, finalize, prepare, squeeze_bands
 from ._kernels.classify import intensity_classes
 from .errors import InputError, UnknownCodeError, ValueRangeError
 from .grid import same_grid
@@ -151,6 +151,16 @@ def _classify_block(a, tol, *, scale, thresholds, validation, nodata=None):
     return out.reshape(a.shape)
 
 
+def soil_loss_input(A: ArrayLike, *, validation: Validation = "raise", arg: str = "A") -> tuple[ArrayLike, float]:
+    """(A, the factor to the erosion modulus in t km-2 a-1): soil loss in t hm-2 a-1 (converted
+    from other known units, factor 100), or a DataArray already in t km-2 a-1 (factor 1, no
+    round trip through t hm-2 a-1)."""
+    if isinstance(A, xr.DataArray) and A.attrs.get("units") is not None \
+            and _units.same_units(str(A.attrs["units"]), "t km-2 a-1"):
+        return squeeze_bands(A, arg), 1.0
+    return prepare(A, "soil_loss", validation=validation, arg=arg), 100.0
+
+
 def classify(A: ArrayLike, *, kind: str = "water", tolerable=None, data_validation: str = "raise") -> ArrayLike:
     """Soil-erosion intensity class of every cell (SL 190-2007), as uint8 codes 0..6.
 
@@ -189,13 +199,7 @@ def classify(A: ArrayLike, *, kind: str = "water", tolerable=None, data_validati
     thresholds = np.asarray(scheme["thresholds"], dtype=np.float64)
     tol = _tolerable(kind, tolerable, validation)
 
-    scale = 100.0
-    if isinstance(A, xr.DataArray) and A.attrs.get("units") is not None \
-            and _units.same_units(str(A.attrs["units"]), "t km-2 a-1"):
-        a = squeeze_bands(A, "A")  # already the modulus: no round trip through t hm-2 a-1
-        scale = 1.0
-    else:
-        a = prepare(A, "soil_loss", validation=validation, arg="A")
+    a, scale = soil_loss_input(A, validation=validation)
     kwargs = {"scale": scale, "thresholds": thresholds, "validation": validation, "nodata": declared_nodata(a)}
 
     if not isinstance(a, xr.DataArray):

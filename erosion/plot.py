@@ -33,10 +33,9 @@ try:
 except ImportError as err:  # pragma: no cover - exercised only without matplotlib
     raise ImportError('erosion.plot needs matplotlib: pip install "erosion[plot]"') from err
 
-from . import units as _units
 from ._array import squeeze_bands
 from .aggregation import CLASS_COLUMNS
-from .classification import _scheme, class_names, tolerable_loss
+from .classification import _scheme, class_names, soil_loss_input, tolerable_loss
 from .errors import InputError
 
 __all__ = [
@@ -393,17 +392,8 @@ def factor_map(da, *, ax=None, log=None, cmap=None, title=None, vmin=None, vmax=
 def _modulus(A: xr.DataArray) -> tuple[xr.DataArray, str]:
     """The erosion modulus (t km-2 a-1) of a soil-loss raster, and the scheme kind its name implies."""
     kind = "wind" if str(A.name) in ("wind_soil_loss", "potential_wind_soil_loss") else "water"
-    units = A.attrs.get("units")
-    if units is None:
-        raise InputError("A has no 'units' attribute; expected 't hm-2 a-1' (soil loss) or 't km-2 a-1' (modulus)")
-    if _units.same_units(str(units), "t km-2 a-1"):
-        return A, kind
-    factor = _units.conversion(str(units), "soil_loss")
-    if callable(factor):  # pragma: no cover - soil loss has only linear conversions
-        A = factor(A)
-    elif factor is not None:
-        A = A * factor
-    return A * 100.0, kind
+    a, scale = soil_loss_input(A)
+    return a * scale, kind
 
 
 def loss_histogram(A, *, ax=None, bins: int = 60, tolerable=None, lang: str = "en"):
