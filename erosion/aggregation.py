@@ -269,6 +269,15 @@ def zone_labels(zones, template: xr.DataArray | None, *, shape=None, id_column: 
     return labels, None
 
 
+def zone_sums(labels: np.ndarray, ids, weights) -> np.ndarray:
+    """Σ ``weights`` over the cells of each zone of ``ids``, in that order (cells of other zones
+    and outside every zone are skipped); ``weights`` broadcast to ``labels``' shape."""
+    positions = pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(np.asarray(labels).reshape(-1))
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(labels)).reshape(-1)
+    keep = positions >= 0
+    return np.bincount(positions[keep], weights=w[keep], minlength=len(ids))
+
+
 def _areas(cell_area, ref: xr.DataArray | None, shape: tuple[int, int]):
     """Cell areas in m²: (ny, 1) per-row NumPy array, or a full 2-D array (NumPy or dask)."""
     if cell_area is None:

@@ -31,7 +31,7 @@ import xarray as xr
 from .._array import declared_nodata, prepare, squeeze_bands
 from .._attrs import finalize
 from ..accessor import CSLE_VARIABLES, RUSLE_VARIABLES
-from ..aggregation import CLASS_COLUMNS, _affine, _is_geodataframe, _rasterize, aggregate, zone_labels
+from ..aggregation import CLASS_COLUMNS, _affine, _is_geodataframe, _rasterize, aggregate, zone_labels, zone_sums
 from ..classification import REFERENCES as CLASS_REFERENCES
 from ..classification import classify
 from ..errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
@@ -446,11 +446,6 @@ def _zone_labels(zones, ref: xr.DataArray, id_column: str, overlaps: str, zones_
     return labels, (polygon_km2.index.to_numpy() if polygon_km2 is not None else np.unique(labels[labels >= 0]))
 
 
-def _per_unit(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
-    keep = codes >= 0
-    return np.bincount(codes[keep], weights=values[keep], minlength=n)
-
-
 def compare(baseline: xr.Dataset, scenarios: Mapping[str, object], *, zones, tolerable, model: str | None = None,
             slope=None, zone_ids=None, id_column: str = "id", overlaps: str = "raise", zones_nodata=None) -> pd.DataFrame:
     """Soil loss avoided, class areas and conservation rate before and after, per scenario and unit.
@@ -491,8 +486,7 @@ def compare(baseline: xr.Dataset, scenarios: Mapping[str, object], *, zones, tol
         if np.unique(ids).size != ids.size:
             raise InputError("zone_ids holds duplicates")
     ids = np.asarray(ids, dtype=np.int64)
-    pos = pd.Index(ids).get_indexer(labels.reshape(-1)).reshape(labels.shape)  # -1 outside the table's units
-    label_da = xr.DataArray(np.where(pos >= 0, labels, -1), dims=ref.dims[-2:],
+    label_da = xr.DataArray(np.where(np.isin(labels, ids), labels, -1), dims=ref.dims[-2:],
                             coords={d: ref.coords[d] for d in ref.dims[-2:]}).rio.write_nodata(-1)
     if "spatial_ref" in ref.coords:
         label_da = label_da.assign_coords(spatial_ref=ref.coords["spatial_ref"])
@@ -504,7 +498,7 @@ def compare(baseline: xr.Dataset, scenarios: Mapping[str, object], *, zones, tol
                      kind="water", tolerable=tolerable)
         land = np.asarray(c) > 0
         table = aggregate(c, label_da, zone_ids=ids)
-        loss = _per_unit(np.where(land, a * hm2, 0.0), pos, ids.size)
+        loss = zone_sums(labels, ids, np.where(land, a * hm2, 0.0))
         return np.asarray(c), table, loss
 
     c0, t0, loss0 = state(baseline)
@@ -520,8 +514,8 @@ def compare(baseline: xr.Dataset, scenarios: Mapping[str, object], *, zones, tol
                              "a measure must keep every land cell valid")
         treated = _treated(baseline, ds, ref, model)
         land = c0 > 0
-        tkm2 = _per_unit(np.where(treated & land, hm2 / 100.0, 0.0), pos, ids.size)
-        tero = _per_unit(np.where(treated & (c0 >= 2), hm2 / 100.0, 0.0), pos, ids.size)
+        tkm2 = zone_sums(labels, ids, np.where(treated & land, hm2 / 100.0, 0.0))
+        tero = zone_sums(labels, ids, np.where(treated & (c0 >= 2), hm2 / 100.0, 0.0))
         frame = pd.DataFrame(index=pd.Index(ids, name="unit"))
         frame["land_km2"] = t0["land_km2"].to_numpy()
         frame["soil_loss_before_t_per_a"] = loss0

@@ -42,10 +42,10 @@ from ..aggregation import (
     _affine,
     _areas,
     _is_geodataframe,
-    _vector_zones,
     aggregate,
     burn,
     zone_labels,
+    zone_sums,
 )
 from ..classification import REFERENCES as CLASS_REFERENCES
 from ..errors import GridMismatchError, InputError, UnknownCodeError, ValueRangeError
@@ -97,20 +97,6 @@ _MEASURE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 # ----------------------------------------------------------------------------- zones
-
-def _zone_labels(zones, ref: xr.DataArray | None, shape, *, id_column: str, zones_nodata, overlaps: str) -> np.ndarray:
-    """Zone label of every cell (int64, -1 outside), assigned exactly as :func:`erosion.aggregate` does."""
-    return zone_labels(zones, ref, shape=tuple(shape), id_column=id_column, zones_nodata=zones_nodata,
-                       overlaps=overlaps)[0]
-
-
-def _zone_sums(labels: np.ndarray, ids, weights: np.ndarray) -> np.ndarray:
-    """Σ weights over the cells of each zone in ``ids`` (cells outside every zone ignored)."""
-    codes = pd.Index(np.asarray(ids, dtype=np.int64)).get_indexer(labels.reshape(-1))
-    w = np.broadcast_to(weights, labels.shape).reshape(-1)
-    keep = codes >= 0
-    return np.bincount(codes[keep], weights=w[keep], minlength=len(ids))
-
 
 def _raster(x, name: str) -> xr.DataArray:
     if not isinstance(x, xr.DataArray):
@@ -380,15 +366,15 @@ def urgency(soil_loss, classes, zones, *, slope, cropland, water=None, buffer_m:
                       zones_nodata=zones_nodata, overlaps=overlaps)
     ids = table.index.to_numpy()
     shape = classes.shape
-    labels = _zone_labels(zones, classes, shape, id_column=id_column, zones_nodata=zones_nodata, overlaps=overlaps)
+    labels, _ = zone_labels(zones, classes, shape=shape, id_column=id_column, zones_nodata=zones_nodata, overlaps=overlaps)
     area = np.asarray(_areas(cell_area, classes, shape), dtype=np.float64)
     c = np.asarray(classes)
     land = (c >= 1) & (c <= 6) if c.dtype.kind != "f" else np.isfinite(c) & (c >= 1) & (c <= 6)
     A = np.asarray(soil_loss, dtype=np.float64)
     has_a = land & np.isfinite(A)
     with np.errstate(invalid="ignore", divide="ignore"):
-        a_sum = _zone_sums(labels, ids, np.where(has_a, area, 0.0))
-        loss_sum = _zone_sums(labels, ids, np.where(has_a, A * area, 0.0))  # t hm-2 a-1 × m²
+        a_sum = zone_sums(labels, ids, np.where(has_a, area, 0.0))
+        loss_sum = zone_sums(labels, ids, np.where(has_a, A * area, 0.0))  # t hm-2 a-1 × m²
         s = _slope_values(slope)
         sloping = land & _mask(cropland, "cropland") & (s >= sloping_deg)
         land_km2 = table["land_km2"].to_numpy()
@@ -400,7 +386,7 @@ def urgency(soil_loss, classes, zones, *, slope, cropland, water=None, buffer_m:
         out["intensity_score"] = np.where(land_km2 > 0, score / land_km2, np.nan)
         out["soil_loss_t_per_km2_a"] = np.where(a_sum > 0, 100.0 * loss_sum / a_sum, np.nan)
         out["soil_loss_t_per_a"] = loss_sum / 1.0e4
-        out["sloping_cropland_km2"] = _zone_sums(labels, ids, np.where(sloping, area, 0.0)) / 1.0e6
+        out["sloping_cropland_km2"] = zone_sums(labels, ids, np.where(sloping, area, 0.0)) / 1.0e6
         out["sloping_cropland_pct"] = np.where(land_km2 > 0, 100.0 * out["sloping_cropland_km2"] / land_km2, np.nan)
         if water is not None:
             if not _is_geodataframe(water):
@@ -409,7 +395,7 @@ def urgency(soil_loss, classes, zones, *, slope, cropland, water=None, buffer_m:
                 if water.shape != shape:
                     raise GridMismatchError(f"water of shape {water.shape} does not match the rasters' shape {shape}")
             d = np.asarray(distance_to_water(water, classes))
-            out["near_water_km2"] = _zone_sums(labels, ids, np.where(land & (d <= buffer_m), area, 0.0)) / 1.0e6
+            out["near_water_km2"] = zone_sums(labels, ids, np.where(land & (d <= buffer_m), area, 0.0)) / 1.0e6
             out["near_water_pct"] = np.where(land_km2 > 0, 100.0 * out["near_water_km2"] / land_km2, np.nan)
     ranked = urgency_index(out, weights=weights, normalise=normalise, class_max=max(float(v) for v in cw.values()))
     ranked.attrs.update(sloping_deg=float(sloping_deg), buffer_m=float(buffer_m) if water is not None else None,
@@ -626,13 +612,14 @@ def suitable_area(measures: xr.DataArray, zones, *, cell_area=None, zone_ids=Non
     if unknown.size:
         raise UnknownCodeError(f"measures holds codes {unknown[:10].tolist()} not in its flag_values {flags.tolist()}")
     shape = m.shape
-    labels = _zone_labels(zones, measures, shape, id_column=id_column, zones_nodata=zones_nodata, overlaps=overlaps)
+    labels, polygon_km2 = zone_labels(zones, measures, shape=shape, id_column=id_column, zones_nodata=zones_nodata,
+                                      overlaps=overlaps)
     if zone_ids is not None:
         ids = np.asarray(zone_ids, dtype=np.int64).reshape(-1)
         if np.unique(ids).size != ids.size:
             raise InputError("zone_ids holds duplicates")
-    elif _is_geodataframe(zones):
-        ids = _vector_zones(zones, id_column, measures)[2].index.to_numpy()
+    elif polygon_km2 is not None:
+        ids = polygon_km2.index.to_numpy()
     else:
         ids = np.unique(labels[labels >= 0])
     area = np.broadcast_to(np.asarray(_areas(cell_area, measures, shape), dtype=np.float64), shape)
@@ -641,8 +628,8 @@ def suitable_area(measures: xr.DataArray, zones, *, cell_area=None, zone_ids=Non
     for code, name in zip(flags, meanings, strict=True):
         if code == NO_DATA:
             continue
-        cols[f"{name}_km2"] = _zone_sums(labels, ids, np.where(m == code, area, 0.0)) / 1.0e6
-    out["land_km2"] = _zone_sums(labels, ids, np.where(m != NO_DATA, area, 0.0)) / 1.0e6
+        cols[f"{name}_km2"] = zone_sums(labels, ids, np.where(m == code, area, 0.0)) / 1.0e6
+    out["land_km2"] = zone_sums(labels, ids, np.where(m != NO_DATA, area, 0.0)) / 1.0e6
     for k, v in cols.items():
         out[k] = v
     return out
