@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import xarray as xr
 
+from . import model
 from .errors import InputError
 
 __all__ = ["CSLE_VARIABLES", "RUSLE_VARIABLES", "DataArrayAccessor", "DatasetAccessor"]
 
 # keyword of erosion.csle / erosion.rusle -> vocabulary name of the variable that holds it
-CSLE_VARIABLES = {"R": "rainfall_erosivity", "K": "soil_erodibility", "LS": "ls_factor", "B": "biological_factor",
-                  "E": "engineering_factor", "T": "tillage_factor", "cropland": "cropland"}
-RUSLE_VARIABLES = {"R": "rainfall_erosivity", "K": "soil_erodibility", "LS": "ls_factor",
-                   "C": "cover_management_factor", "P": "support_practice_factor"}
+CSLE_VARIABLES = {**model.CSLE_VARIABLES, "cropland": "cropland"}
+RUSLE_VARIABLES = dict(model.RUSLE_VARIABLES)
 _REQUIRED = ("R", "K", "LS")
 
 
@@ -160,18 +159,14 @@ class DatasetAccessor:
 
         Raises :class:`~erosion.errors.InputError` naming the variables found when R, K or LS is missing.
         """
-        from .model import csle
-
-        return csle(**self._factors("csle", CSLE_VARIABLES, kwargs))
+        return model.csle(**self._factors("csle", CSLE_VARIABLES, kwargs))
 
     def rusle(self, **kwargs):
         """RUSLE soil loss of the Dataset's factors: :func:`erosion.rusle` with R, K, LS, C, P from the
         variables ``rainfall_erosivity``, ``soil_erodibility``, ``ls_factor``,
         ``cover_management_factor`` and ``support_practice_factor`` (C, P optional); keywords (the same
         as :func:`erosion.rusle`) override variables."""
-        from .model import rusle
-
-        return rusle(**self._factors("rusle", RUSLE_VARIABLES, kwargs))
+        return model.rusle(**self._factors("rusle", RUSLE_VARIABLES, kwargs))
 
     def classify(self, **kwargs):
         """Intensity classes of the Dataset's ``soil_loss`` variable (or ``A``): :func:`erosion.classify`

@@ -25,10 +25,13 @@ from .grid import same_grid
 
 __all__ = ["csle", "rusle"]
 
-_CSLE = (("R", "rainfall_erosivity"), ("K", "soil_erodibility"), ("LS", "ls_factor"),
-         ("B", "biological_factor"), ("E", "engineering_factor"), ("T", "tillage_factor"))
-_RUSLE = (("R", "rainfall_erosivity"), ("K", "soil_erodibility"), ("LS", "ls_factor"),
-          ("C", "cover_management_factor"), ("P", "support_practice_factor"))
+#: Keyword of :func:`csle` / :func:`rusle` -> vocabulary name of the factor.
+CSLE_VARIABLES = {"R": "rainfall_erosivity", "K": "soil_erodibility", "LS": "ls_factor", "B": "biological_factor",
+                  "E": "engineering_factor", "T": "tillage_factor"}
+RUSLE_VARIABLES = {"R": "rainfall_erosivity", "K": "soil_erodibility", "LS": "ls_factor",
+                   "C": "cover_management_factor", "P": "support_practice_factor"}
+_CSLE = tuple(CSLE_VARIABLES.items())
+_RUSLE = tuple(RUSLE_VARIABLES.items())
 
 CSLE_REFERENCES = "Liu B.Y., Zhang K.L., Xie Y. (2002) An empirical soil loss equation. Proc. 12th ISCO, Beijing, 2:21-25"
 CROPLAND_RULE_REFERENCES = "Chang M. et al. (2021) ChinaXiv 202108.00091"

@@ -19,13 +19,11 @@ import xarray as xr
 from .. import units as _units
 from ..classification import classify, tolerable_regions
 from ..errors import ConfigError, ErosionError, UnknownCodeError
-from ..model import csle, rusle
+from ..model import CSLE_VARIABLES, RUSLE_VARIABLES, csle, rusle
 from . import admin, sources
 from .config import Config, did_you_mean, load_config
 
-_FACTOR_VARIABLES = {"R": "rainfall_erosivity", "K": "soil_erodibility", "LS": "ls_factor", "B": "biological_factor",
-                     "E": "engineering_factor", "T": "tillage_factor", "C": "cover_management_factor",
-                     "P": "support_practice_factor"}
+_FACTOR_VARIABLES = {**CSLE_VARIABLES, **RUSLE_VARIABLES}
 
 
 @dataclass
